@@ -1,0 +1,203 @@
+// Package controlplane starts a real Kubernetes control plane on loopback from
+// the binaries the Makefile builds: etcd and kube-apiserver through envtest,
+// plus kube-controller-manager for garbage collection and namespace deletion.
+// `devgate dev`, the integration tests and the e2e suite all use it, so every
+// one of them exercises the same API server setup.
+package controlplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"syscall"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+// Options configure a control plane.
+type Options struct {
+	// AssetsDir holds etcd, kube-apiserver, kube-controller-manager and kubectl.
+	AssetsDir string
+	// Dir receives the admin kubeconfig (Dir/kubeconfig) and the
+	// controller-manager's log.
+	Dir string
+	// Webhooks to register. Their service client configs are rewritten to
+	// URLs on loopback with a self-signed CA, whose serving certificate is
+	// written to WebhookCertDir.
+	Mutating   []*admissionregistrationv1.MutatingWebhookConfiguration
+	Validating []*admissionregistrationv1.ValidatingWebhookConfiguration
+	// WithoutControllerManager skips kube-controller-manager (unit-style
+	// integration tests that need no garbage collection start faster).
+	WithoutControllerManager bool
+	// Log receives the controller-manager's output; nil discards it.
+	Log io.Writer
+}
+
+// ControlPlane is a running control plane.
+type ControlPlane struct {
+	env            *envtest.Environment
+	kcm            *exec.Cmd
+	kcmDone        chan error
+	Config         *rest.Config
+	KubeconfigPath string
+	// WebhookHost, WebhookPort and WebhookCertDir are where the API server
+	// expects devgate's webhook server.
+	WebhookHost    string
+	WebhookPort    int
+	WebhookCertDir string
+	assetsDir      string
+}
+
+// FindAssets returns the directory with the control-plane binaries: $DEVGATE_ASSETS,
+// $KUBEBUILDER_ASSETS, or the newest bin/control-plane-* above the working directory.
+func FindAssets() (string, error) {
+	for _, env := range []string{"DEVGATE_ASSETS", "KUBEBUILDER_ASSETS"} {
+		if dir := os.Getenv(env); dir != "" {
+			return dir, nil
+		}
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		matches, _ := filepath.Glob(filepath.Join(dir, "bin", "control-plane-*", "kube-apiserver"))
+		if len(matches) > 0 {
+			sort.Strings(matches)
+			return filepath.Dir(matches[len(matches)-1]), nil
+		}
+		if filepath.Dir(dir) == dir {
+			return "", errors.New("control-plane binaries not found: run `make tools` or set DEVGATE_ASSETS")
+		}
+	}
+}
+
+// Start starts etcd, kube-apiserver and (unless disabled) kube-controller-manager.
+// On error everything already started is stopped.
+func Start(opts Options) (cp *ControlPlane, err error) {
+	if opts.AssetsDir == "" {
+		if opts.AssetsDir, err = FindAssets(); err != nil {
+			return nil, err
+		}
+	}
+	for _, bin := range []string{"etcd", "kube-apiserver", "kubectl"} {
+		if _, err := os.Stat(filepath.Join(opts.AssetsDir, bin)); err != nil {
+			return nil, fmt.Errorf("%s missing in %s: run `make tools`", bin, opts.AssetsDir)
+		}
+	}
+	if opts.Dir == "" {
+		if opts.Dir, err = os.MkdirTemp("", "devgate-controlplane-"); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	env := &envtest.Environment{
+		BinaryAssetsDirectory:    opts.AssetsDir,
+		ControlPlaneStartTimeout: 60 * time.Second,
+		ControlPlaneStopTimeout:  30 * time.Second,
+		WebhookInstallOptions: envtest.WebhookInstallOptions{
+			MutatingWebhooks:   opts.Mutating,
+			ValidatingWebhooks: opts.Validating,
+			LocalServingHost:   "127.0.0.1",
+		},
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		_ = env.Stop()
+		return nil, fmt.Errorf("starting etcd and kube-apiserver: %w", err)
+	}
+	cp = &ControlPlane{
+		env: env, Config: cfg, assetsDir: opts.AssetsDir,
+		KubeconfigPath: filepath.Join(opts.Dir, "kubeconfig"),
+		WebhookHost:    env.WebhookInstallOptions.LocalServingHost,
+		WebhookPort:    env.WebhookInstallOptions.LocalServingPort,
+		WebhookCertDir: env.WebhookInstallOptions.LocalServingCertDir,
+	}
+	defer func() {
+		if err != nil {
+			_ = cp.Stop()
+			cp = nil
+		}
+	}()
+	if err = os.WriteFile(cp.KubeconfigPath, env.KubeConfig, 0o600); err != nil {
+		return cp, err
+	}
+	if !opts.WithoutControllerManager {
+		if err = cp.startControllerManager(opts.Log); err != nil {
+			return cp, err
+		}
+	}
+	return cp, nil
+}
+
+// startControllerManager runs the controllers devgate relies on: garbage
+// collection (generated Ingresses go with their Service), namespace deletion
+// (tests clean up) and the default ServiceAccount of new namespaces.
+func (cp *ControlPlane) startControllerManager(logw io.Writer) error {
+	if logw == nil {
+		logw = io.Discard
+	}
+	bin := filepath.Join(cp.assetsDir, "kube-controller-manager")
+	if _, err := os.Stat(bin); err != nil {
+		return fmt.Errorf("kube-controller-manager missing in %s: run `make tools`", cp.assetsDir)
+	}
+	cmd := exec.Command(bin,
+		"--kubeconfig="+cp.KubeconfigPath,
+		"--controllers=garbagecollector,namespace,serviceaccount",
+		"--leader-elect=false",
+		"--secure-port=0",
+		"--use-service-account-credentials=false",
+		"--concurrent-gc-syncs=5",
+	)
+	cmd.Stdout, cmd.Stderr = logw, logw
+	// Its own process group, and killed with its parent: no orphan survives
+	// devgate or a test binary.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting kube-controller-manager: %w", err)
+	}
+	cp.kcm = cmd
+	cp.kcmDone = make(chan error, 1)
+	go func() { cp.kcmDone <- cmd.Wait() }()
+	return nil
+}
+
+// KubectlPath is the kubectl built with the control plane.
+func (cp *ControlPlane) KubectlPath() string { return filepath.Join(cp.assetsDir, "kubectl") }
+
+// Kubectl returns a kubectl command against this control plane as the admin.
+func (cp *ControlPlane) Kubectl(ctx context.Context, args ...string) *exec.Cmd {
+	return exec.CommandContext(ctx, cp.KubectlPath(), append([]string{"--kubeconfig", cp.KubeconfigPath}, args...)...)
+}
+
+// Stop stops everything Start started and removes the webhook certificates.
+func (cp *ControlPlane) Stop() error {
+	var errs []error
+	if cp.kcm != nil && cp.kcm.Process != nil {
+		_ = syscall.Kill(-cp.kcm.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-cp.kcmDone:
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-cp.kcm.Process.Pid, syscall.SIGKILL)
+			<-cp.kcmDone
+		}
+		cp.kcm = nil
+	}
+	if cp.env != nil {
+		if err := cp.env.Stop(); err != nil {
+			errs = append(errs, err)
+		}
+		cp.env = nil
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,266 @@
+// Package config holds devgate's configuration file: its schema, its defaults
+// and its validation. The webhook, the controller, the auth service and the CLI
+// all read the same file through Load, so they agree on every value.
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/yaml"
+)
+
+// APIVersion and Kind identify a devgate configuration file.
+const (
+	APIVersion = "devgate.dev/v1alpha1"
+	Kind       = "Config"
+)
+
+// TLS modes of generated and tenant Ingresses (SPEC 3).
+const (
+	TLSModeDefaultCertificate = "default-certificate"
+	TLSModeCertManager        = "cert-manager"
+	TLSModeNone               = "none"
+)
+
+// Config is the whole devgate configuration (SPEC 1).
+type Config struct {
+	APIVersion                  string           `json:"apiVersion"`
+	Kind                        string           `json:"kind"`
+	Domain                      string           `json:"domain"`
+	IngressClassName            string           `json:"ingressClassName,omitempty"`
+	TLS                         TLS              `json:"tls"`
+	ConvertLoadBalancedServices *bool            `json:"convertLoadBalancedServices,omitempty"`
+	DenySnippets                *bool            `json:"denySnippets,omitempty"`
+	PrivateEndpoints            PrivateEndpoints `json:"privateEndpoints"`
+	Tokens                      Tokens           `json:"tokens"`
+	ExcludedNamespaces          []string         `json:"excludedNamespaces,omitempty"`
+}
+
+// TLS says how Ingress hosts get their certificates.
+type TLS struct {
+	Mode          string `json:"mode,omitempty"`
+	ClusterIssuer string `json:"clusterIssuer,omitempty"`
+}
+
+// PrivateEndpoints configures the external-auth annotations of private endpoints.
+type PrivateEndpoints struct {
+	AuthURL         string   `json:"authURL,omitempty"`
+	SigninURL       string   `json:"signinURL,omitempty"`
+	ResponseHeaders []string `json:"responseHeaders,omitempty"`
+}
+
+// Tokens configures the token policies (SPEC 5).
+type Tokens struct {
+	MaxTTL         *metav1.Duration `json:"maxTTL,omitempty"`
+	MinLength      int              `json:"minLength,omitempty"`
+	AdminGroups    []string         `json:"adminGroups,omitempty"`
+	Issuers        []string         `json:"issuers,omitempty"`
+	GuardedSecrets []GuardedSecret  `json:"guardedSecrets,omitempty"`
+}
+
+// GuardedSecret names a plain Secret that holds a token under one key.
+type GuardedSecret struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Key       string `json:"key"`
+}
+
+// DefaultDomain is the domain of the CLI's built-in configuration.
+const DefaultDomain = "okteto.example.com"
+
+// Default returns the built-in configuration that `devgate check` uses
+// without --config: every default of SPEC 1 with domain okteto.example.com.
+func Default() *Config {
+	c := &Config{APIVersion: APIVersion, Kind: Kind, Domain: DefaultDomain}
+	c.SetDefaults()
+	return c
+}
+
+// SetDefaults fills every field the file left out with its documented default.
+func (c *Config) SetDefaults() {
+	if c.APIVersion == "" {
+		c.APIVersion = APIVersion
+	}
+	if c.Kind == "" {
+		c.Kind = Kind
+	}
+	if c.TLS.Mode == "" {
+		c.TLS.Mode = TLSModeDefaultCertificate
+	}
+	if c.ConvertLoadBalancedServices == nil {
+		c.ConvertLoadBalancedServices = ptr(true)
+	}
+	if c.DenySnippets == nil {
+		c.DenySnippets = ptr(true)
+	}
+	if c.PrivateEndpoints.AuthURL == "" && c.Domain != "" {
+		c.PrivateEndpoints.AuthURL = "https://" + c.Domain + "/auth/verify"
+	}
+	if c.PrivateEndpoints.SigninURL == "" && c.Domain != "" {
+		c.PrivateEndpoints.SigninURL = "https://" + c.Domain + "/auth/signin"
+	}
+	if c.PrivateEndpoints.ResponseHeaders == nil {
+		c.PrivateEndpoints.ResponseHeaders = []string{"X-Auth-Request-User", "X-Auth-Request-Email"}
+	}
+	if c.Tokens.MaxTTL == nil {
+		c.Tokens.MaxTTL = &metav1.Duration{Duration: 2160 * time.Hour}
+	}
+	if c.Tokens.MinLength == 0 {
+		c.Tokens.MinLength = 16
+	}
+	if c.Tokens.AdminGroups == nil {
+		c.Tokens.AdminGroups = []string{"system:masters"}
+	}
+	if c.ExcludedNamespaces == nil {
+		c.ExcludedNamespaces = []string{"kube-system", "kube-public", "kube-node-lease"}
+	}
+}
+
+// Validate reports every invalid value at once, as field errors.
+func (c *Config) Validate() field.ErrorList {
+	var errs field.ErrorList
+	if c.APIVersion != APIVersion {
+		errs = append(errs, field.NotSupported(field.NewPath("apiVersion"), c.APIVersion, []string{APIVersion}))
+	}
+	if c.Kind != Kind {
+		errs = append(errs, field.NotSupported(field.NewPath("kind"), c.Kind, []string{Kind}))
+	}
+	domain := field.NewPath("domain")
+	switch {
+	case c.Domain == "":
+		errs = append(errs, field.Required(domain, "the wildcard DNS domain of endpoints, e.g. okteto.example.com"))
+	default:
+		for _, msg := range validation.IsDNS1123Subdomain(c.Domain) {
+			errs = append(errs, field.Invalid(domain, c.Domain, msg))
+		}
+		if strings.HasPrefix(c.Domain, "*.") {
+			errs = append(errs, field.Invalid(domain, c.Domain, "give the domain without the wildcard label"))
+		}
+	}
+	if c.IngressClassName != "" {
+		for _, msg := range validation.IsDNS1123Subdomain(c.IngressClassName) {
+			errs = append(errs, field.Invalid(field.NewPath("ingressClassName"), c.IngressClassName, msg))
+		}
+	}
+	modes := []string{TLSModeDefaultCertificate, TLSModeCertManager, TLSModeNone}
+	if !slices.Contains(modes, c.TLS.Mode) {
+		errs = append(errs, field.NotSupported(field.NewPath("tls", "mode"), c.TLS.Mode, modes))
+	}
+	if c.TLS.Mode == TLSModeCertManager && c.TLS.ClusterIssuer == "" {
+		errs = append(errs, field.Required(field.NewPath("tls", "clusterIssuer"), "the cert-manager ClusterIssuer is required in cert-manager mode"))
+	}
+	pe := field.NewPath("privateEndpoints")
+	for name, raw := range map[string]string{"authURL": c.PrivateEndpoints.AuthURL, "signinURL": c.PrivateEndpoints.SigninURL} {
+		if err := validateHTTPURL(raw); err != nil {
+			errs = append(errs, field.Invalid(pe.Child(name), raw, err.Error()))
+		}
+	}
+	for i, h := range c.PrivateEndpoints.ResponseHeaders {
+		for _, msg := range validation.IsHTTPHeaderName(h) {
+			errs = append(errs, field.Invalid(pe.Child("responseHeaders").Index(i), h, msg))
+		}
+	}
+	tok := field.NewPath("tokens")
+	if c.Tokens.MaxTTL.Duration <= 0 || c.Tokens.MaxTTL.Duration%time.Millisecond != 0 {
+		errs = append(errs, field.Invalid(tok.Child("maxTTL"), c.Tokens.MaxTTL.Duration.String(), "must be a positive whole number of milliseconds"))
+	}
+	if c.Tokens.MinLength < 8 || c.Tokens.MinLength > 4096 {
+		errs = append(errs, field.Invalid(tok.Child("minLength"), c.Tokens.MinLength, "must be between 8 and 4096"))
+	}
+	for i, g := range c.Tokens.GuardedSecrets {
+		p := tok.Child("guardedSecrets").Index(i)
+		if g.Namespace == "" {
+			errs = append(errs, field.Required(p.Child("namespace"), ""))
+		}
+		if g.Name == "" {
+			errs = append(errs, field.Required(p.Child("name"), ""))
+		}
+		if g.Key == "" {
+			errs = append(errs, field.Required(p.Child("key"), ""))
+		}
+	}
+	return errs
+}
+
+func validateHTTPURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("must be an absolute http(s) URL")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("must have no query or fragment: devgate appends its own query")
+	}
+	return nil
+}
+
+// Parse reads a configuration from YAML or JSON. Unknown fields are errors, and
+// so is any invalid value; defaults are applied before validation.
+func Parse(data []byte) (*Config, error) {
+	var c Config
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, fmt.Errorf("the configuration is empty: at least apiVersion, kind and domain are required")
+	}
+	if err := yaml.UnmarshalStrict(data, &c); err != nil {
+		return nil, err
+	}
+	c.SetDefaults()
+	if errs := c.Validate(); len(errs) > 0 {
+		return nil, errs.ToAggregate()
+	}
+	return &c, nil
+}
+
+// Load reads and validates the configuration file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Managed reports whether devgate acts on objects in namespace. devgateNamespace,
+// devgate's own namespace, is never managed either.
+func (c *Config) Managed(namespace string) bool {
+	return !slices.Contains(c.ExcludedNamespaces, namespace)
+}
+
+// ConvertLoadBalanced reports whether LoadBalancer and NodePort Services become endpoints.
+func (c *Config) ConvertLoadBalanced() bool { return *c.ConvertLoadBalancedServices }
+
+// DenyNginxSnippets reports whether configuration-injection annotations are denied.
+func (c *Config) DenyNginxSnippets() bool { return *c.DenySnippets }
+
+// MaxTTLMillis is tokens.maxTTL in milliseconds, the unit of a token Secret's ttl.
+func (c *Config) MaxTTLMillis() int64 { return c.Tokens.MaxTTL.Milliseconds() }
+
+// IsAdmin reports whether a requester in groups is a token admin.
+func (c *Config) IsAdmin(groups []string) bool {
+	for _, g := range groups {
+		if slices.Contains(c.Tokens.AdminGroups, g) {
+			return true
+		}
+	}
+	return false
+}
+
+// IsIssuer reports whether username may set ServiceAccount token labels.
+func (c *Config) IsIssuer(username string) bool { return slices.Contains(c.Tokens.Issuers, username) }
+
+func ptr[T any](v T) *T { return &v }

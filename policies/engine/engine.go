@@ -1,0 +1,249 @@
+// Package engine runs devgate's policies on raw objects: it decodes an object
+// once into its typed form, runs the mutators or validators that handle its kind
+// and operation, and computes the RFC 6902 patch of the mutation. The webhook and
+// `devgate check` both call it; neither has a policy path of its own.
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"gomodules.xyz/jsonpatch/v2"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	sigsjson "sigs.k8s.io/json"
+
+	"devgate.dev/devgate/policies"
+	"devgate.dev/devgate/policies/config"
+)
+
+// Input is one object under admission, in wire form.
+type Input struct {
+	Operation policies.Operation
+	Kind      schema.GroupVersionKind
+	// Namespace of the request; an object without metadata.namespace is in it.
+	Namespace string
+	Object    []byte // nil on DELETE
+	OldObject []byte // nil on CREATE
+	User      authenticationv1.UserInfo
+}
+
+// Output is the engine's answer for one object.
+type Output struct {
+	// Handled is false when no policy acts on this kind, operation or namespace:
+	// the object passes untouched.
+	Handled  bool
+	Denials  field.ErrorList
+	Warnings []string
+	// Patch turns the input object into Object; empty when nothing changed.
+	Patch []jsonpatch.Operation
+	// Object is the object after mutation (nil on DELETE).
+	Object client.Object
+}
+
+// Allowed reports whether the object is admitted.
+func (o *Output) Allowed() bool { return len(o.Denials) == 0 }
+
+// Engine dispatches objects to the policies that handle them.
+type Engine struct {
+	list   []policies.Policy
+	byKind map[schema.GroupVersionKind][]entry
+}
+
+type entry struct {
+	policy policies.Policy
+	rule   policies.Rule
+}
+
+// New builds an engine over the given policies.
+func New(ps ...policies.Policy) *Engine {
+	e := &Engine{list: ps, byKind: map[schema.GroupVersionKind][]entry{}}
+	for _, p := range ps {
+		for _, r := range p.Handles() {
+			e.byKind[r.GroupVersionKind] = append(e.byKind[r.GroupVersionKind], entry{p, r})
+		}
+	}
+	return e
+}
+
+// newObject returns an empty typed object for the kinds devgate handles.
+func newObject(gvk schema.GroupVersionKind) client.Object {
+	switch gvk {
+	case corev1.SchemeGroupVersion.WithKind("Service"):
+		return &corev1.Service{}
+	case corev1.SchemeGroupVersion.WithKind("Secret"):
+		return &corev1.Secret{}
+	case corev1.SchemeGroupVersion.WithKind("ServiceAccount"):
+		return &corev1.ServiceAccount{}
+	case networkingv1.SchemeGroupVersion.WithKind("Ingress"):
+		return &networkingv1.Ingress{}
+	}
+	return nil
+}
+
+// Mutate runs the mutators for in and returns the patch they produce.
+func (e *Engine) Mutate(in Input, cfg *config.Config, lookup policies.Lookup) Output {
+	return e.run(in, cfg, lookup, true, false)
+}
+
+// Validate runs the validators for in.
+func (e *Engine) Validate(in Input, cfg *config.Config, lookup policies.Lookup) Output {
+	return e.run(in, cfg, lookup, false, true)
+}
+
+// Admit runs the mutators and then the validators on the mutated object, as the
+// API server does with devgate's two webhooks.
+func (e *Engine) Admit(in Input, cfg *config.Config, lookup policies.Lookup) Output {
+	return e.run(in, cfg, lookup, true, true)
+}
+
+func (e *Engine) run(in Input, cfg *config.Config, lookup policies.Lookup, mutate, validate bool) Output {
+	var out Output
+	entries := e.byKind[in.Kind]
+	if len(entries) == 0 {
+		return out
+	}
+	if lookup == nil {
+		lookup = policies.NoLookup{}
+	}
+	req := &policies.Request{Operation: in.Operation, User: in.User, Config: cfg, Lookup: lookup}
+	var baseline []byte
+	if in.Object != nil {
+		obj, err := decode(in.Kind, in.Object, in.Namespace)
+		if err != nil {
+			out.Handled = true
+			out.Denials = field.ErrorList{field.Invalid(field.NewPath(""), "", err.Error())}
+			return out
+		}
+		req.Object = obj
+		out.Object = obj
+	}
+	if in.OldObject != nil {
+		old, err := decode(in.Kind, in.OldObject, in.Namespace)
+		if err != nil {
+			out.Handled = true
+			out.Denials = field.ErrorList{field.Invalid(field.NewPath(""), "", "old object: "+err.Error())}
+			return out
+		}
+		req.OldObject = old
+	}
+	ns := in.Namespace
+	if o := objectMeta(req); o != nil && o.GetNamespace() != "" {
+		ns = o.GetNamespace()
+	}
+	if !cfg.Managed(ns) {
+		return out
+	}
+	if mutate && req.Object != nil {
+		// The baseline is the typed object before mutation, so the patch holds
+		// only what the mutators changed and never the typed form's own
+		// normalisation (such as a null creationTimestamp).
+		var err error
+		if baseline, err = json.Marshal(req.Object); err != nil {
+			out.Handled = true
+			out.Denials = field.ErrorList{field.InternalError(field.NewPath(""), err)}
+			return out
+		}
+	}
+	for _, en := range entries {
+		if !en.rule.Handles(in.Operation) {
+			continue
+		}
+		if mutate && en.rule.Mutating {
+			if m, ok := en.policy.(policies.Mutator); ok && req.Object != nil {
+				out.Handled = true
+				r := m.Mutate(req)
+				out.Warnings = append(out.Warnings, r.Warnings...)
+				out.Denials = append(out.Denials, r.Denials...)
+			}
+		}
+	}
+	if validate {
+		for _, en := range entries {
+			if !en.rule.Handles(in.Operation) || !en.rule.Validating {
+				continue
+			}
+			if v, ok := en.policy.(policies.Validator); ok {
+				out.Handled = true
+				r := v.Validate(req)
+				out.Warnings = append(out.Warnings, r.Warnings...)
+				out.Denials = append(out.Denials, r.Denials...)
+			}
+		}
+	}
+	if baseline != nil {
+		mutated, err := json.Marshal(req.Object)
+		if err != nil {
+			out.Denials = append(out.Denials, field.InternalError(field.NewPath(""), err))
+			return out
+		}
+		patch, err := jsonpatch.CreatePatch(baseline, mutated)
+		if err != nil {
+			out.Denials = append(out.Denials, field.InternalError(field.NewPath(""), err))
+			return out
+		}
+		out.Patch = patch
+	}
+	return out
+}
+
+func objectMeta(req *policies.Request) metav1Object {
+	if req.Object != nil {
+		return req.Object.(metav1Object)
+	}
+	if req.OldObject != nil {
+		return req.OldObject.(metav1Object)
+	}
+	return nil
+}
+
+type metav1Object interface {
+	GetNamespace() string
+	GetName() string
+}
+
+// decode reads raw into the typed object of gvk, case-sensitively as the API
+// server does, and puts it in namespace when it names none.
+func decode(gvk schema.GroupVersionKind, raw []byte, namespace string) (client.Object, error) {
+	obj := newObject(gvk)
+	if obj == nil {
+		return nil, fmt.Errorf("devgate does not handle %s", gvk)
+	}
+	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(raw, obj); err != nil {
+		return nil, fmt.Errorf("cannot decode %s: %v", gvk.Kind, err)
+	}
+	if obj.GetNamespace() == "" {
+		obj.SetNamespace(namespace)
+	}
+	obj.GetObjectKind().SetGroupVersionKind(gvk)
+	return obj, nil
+}
+
+// Handles reports whether any policy acts on gvk at all.
+func (e *Engine) Handles(gvk schema.GroupVersionKind) bool { return len(e.byKind[gvk]) > 0 }
+
+// Policies returns the engine's policies in the order they were given.
+func (e *Engine) Policies() []policies.Policy { return e.list }
+
+// DenialMessage renders denials the way the API server renders an invalid
+// object: it names the kind, the object and every field with its reason.
+func DenialMessage(kind, namespace, name string, denials field.ErrorList) string {
+	if name == "" {
+		name = "(generated name)"
+	}
+	msgs := make([]string, 0, len(denials))
+	for _, d := range denials {
+		msgs = append(msgs, d.Error())
+	}
+	where := ""
+	if namespace != "" {
+		where = fmt.Sprintf(" in namespace %q", namespace)
+	}
+	return fmt.Sprintf("%s %q%s is invalid: %s", kind, name, where, strings.Join(msgs, "; "))
+}
+

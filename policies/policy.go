@@ -1,0 +1,124 @@
+// Package policies holds the contract every devgate policy implements. A policy is
+// pure Go: it gets the object, the old object, the requester, the configuration
+// and small lookup interfaces, and answers with a mutated object or with denials
+// and warnings. The webhook, the controller and the CLI all call the policies
+// through package engine, so what `devgate check` says is what the cluster does.
+package policies
+
+import (
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"devgate.dev/devgate/policies/config"
+)
+
+// Operation is an admission operation: CREATE, UPDATE or DELETE.
+type Operation = admissionregistrationv1.OperationType
+
+// The operations devgate handles.
+const (
+	Create Operation = admissionregistrationv1.Create
+	Update Operation = admissionregistrationv1.Update
+	Delete Operation = admissionregistrationv1.Delete
+)
+
+// Request is one object under admission.
+type Request struct {
+	Operation Operation
+	// Object is the object being admitted (nil on DELETE). Mutators change it in
+	// place; the engine owns it and computes the patch afterwards.
+	Object runtime.Object
+	// OldObject is the stored object on UPDATE and DELETE, nil on CREATE.
+	OldObject runtime.Object
+	// User is the requester as the API server authenticated it.
+	User   authenticationv1.UserInfo
+	Config *config.Config
+	Lookup Lookup
+}
+
+// Lookup answers the questions a policy cannot answer from the object alone.
+// The webhook backs it with informer caches, the CLI with the manifests it reads.
+type Lookup interface {
+	// ServiceAccountsWithToken lists "namespace/name" of every ServiceAccount
+	// whose dev.okteto.com/token label has the given value.
+	ServiceAccountsWithToken(token string) []string
+}
+
+// NoLookup is a Lookup that knows no other object.
+type NoLookup struct{}
+
+// ServiceAccountsWithToken implements Lookup.
+func (NoLookup) ServiceAccountsWithToken(string) []string { return nil }
+
+// Result is a policy's answer. An empty Denials list admits the object.
+type Result struct {
+	Denials  field.ErrorList
+	Warnings []string
+}
+
+// Merge appends other's denials and warnings to r.
+func (r *Result) Merge(other Result) {
+	r.Denials = append(r.Denials, other.Denials...)
+	r.Warnings = append(r.Warnings, other.Warnings...)
+}
+
+// Policy is a named set of rules on some kinds and operations.
+type Policy interface {
+	// Name is a short, stable identifier, e.g. "service-endpoint".
+	Name() string
+	// Handles declares the resources and operations the policy acts on. The
+	// webhook configurations in the chart and in config/ are tested against it.
+	Handles() []Rule
+}
+
+// Mutator is a policy that changes objects (the /mutate webhook).
+type Mutator interface {
+	Policy
+	// Mutate changes req.Object in place. It never denies: an object it cannot
+	// make sense of is left for Validate to deny. Mutate must be idempotent.
+	Mutate(req *Request) Result
+}
+
+// Validator is a policy that admits or denies objects (the /validate webhook).
+type Validator interface {
+	Policy
+	Validate(req *Request) Result
+}
+
+// Generator is a policy that derives other objects from an admitted one, as the
+// controller does; the CLI shows them.
+type Generator interface {
+	Policy
+	Generate(obj runtime.Object, cfg *config.Config) ([]client.Object, error)
+}
+
+// Rule is one resource and the operations on it that a policy handles.
+type Rule struct {
+	GroupVersionKind schema.GroupVersionKind
+	Resource         string
+	Operations       []Operation
+	Mutating         bool
+	Validating       bool
+}
+
+// GroupVersionResource of the rule.
+func (r Rule) GroupVersionResource() schema.GroupVersionResource {
+	return r.GroupVersionKind.GroupVersion().WithResource(r.Resource)
+}
+
+// Handles reports whether the rule covers op.
+func (r Rule) Handles(op Operation) bool {
+	for _, o := range r.Operations {
+		if o == op {
+			return true
+		}
+	}
+	return false
+}
+
+// IsAdmin reports whether the requester is a token admin per tokens.adminGroups.
+func (req *Request) IsAdmin() bool { return req.Config.IsAdmin(req.User.Groups) }

@@ -1,0 +1,130 @@
+package webhook
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime/debug"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+)
+
+// MaxRequestBytes bounds an AdmissionReview. The API server caps a request at
+// 3 MiB and a review carries the object and the old object, so twice that and
+// some room for the envelope is the most a real review can need.
+const MaxRequestBytes = 7 << 20
+
+var (
+	errNoObject    = errors.New("the AdmissionReview's request has no object")
+	errNoOldObject = errors.New("the AdmissionReview's DELETE request has no oldObject")
+)
+
+// Server turns HTTP requests into AdmissionReviews for a Handler. Unlike
+// controller-runtime's admission.Webhook it answers malformed reviews with an
+// HTTP error status (SPEC 8) and recovers from panics, counting them.
+type Server struct {
+	Handler admission.Handler
+	// Name labels the metrics: "mutate" or "validate".
+	Name string
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	timer := newRequestTimer(s.Name)
+	defer func() {
+		if p := recover(); p != nil {
+			panicsTotal.WithLabelValues(s.Name).Inc()
+			log.FromContext(r.Context()).Error(fmt.Errorf("%v", p), "panic while handling an admission review", "webhook", s.Name, "stack", string(debug.Stack()))
+			httpError(w, http.StatusInternalServerError, "internal error while handling the admission review")
+			timer.done("error")
+		}
+	}()
+	if r.Method != http.MethodPost {
+		httpError(w, http.StatusMethodNotAllowed, "only POST is supported")
+		timer.done("bad_request")
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+		httpError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("content type %q is not supported, only application/json", ct))
+		timer.done("bad_request")
+		return
+	}
+	if r.ContentLength > MaxRequestBytes {
+		httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body of %d bytes exceeds the limit of %d bytes", r.ContentLength, MaxRequestBytes))
+		timer.done("bad_request")
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxRequestBytes+1))
+	if err != nil {
+		httpError(w, http.StatusBadRequest, "cannot read the request body: "+err.Error())
+		timer.done("bad_request")
+		return
+	}
+	if len(body) > MaxRequestBytes {
+		httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds the limit of %d bytes", MaxRequestBytes))
+		timer.done("bad_request")
+		return
+	}
+	review, err := DecodeReview(body)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, err.Error())
+		timer.done("bad_request")
+		return
+	}
+	resp := s.Handler.Handle(r.Context(), admission.Request{AdmissionRequest: *review.Request})
+	if resp.Result != nil && resp.Result.Code == http.StatusBadRequest {
+		httpError(w, http.StatusBadRequest, resp.Result.Message)
+		timer.done("bad_request")
+		return
+	}
+	if err := resp.Complete(admission.Request{AdmissionRequest: *review.Request}); err != nil {
+		httpError(w, http.StatusInternalServerError, err.Error())
+		timer.done("error")
+		return
+	}
+	out := admissionv1.AdmissionReview{TypeMeta: review.TypeMeta, Response: &resp.AdmissionResponse}
+	w.Header().Set("Content-Type", "application/json")
+	if err := json.NewEncoder(w).Encode(out); err != nil {
+		log.FromContext(r.Context()).Error(err, "cannot write the admission response", "webhook", s.Name)
+	}
+	switch {
+	case !resp.Allowed:
+		timer.done("denied")
+	case len(resp.Patch) > 0:
+		timer.done("mutated")
+	default:
+		timer.done("allowed")
+	}
+}
+
+// DecodeReview parses an admission.k8s.io/v1 AdmissionReview with a request.
+// Anything else is an error that says what is wrong with it.
+func DecodeReview(body []byte) (*admissionv1.AdmissionReview, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, errors.New("empty request body: expected an admission.k8s.io/v1 AdmissionReview")
+	}
+	var review admissionv1.AdmissionReview
+	if err := json.Unmarshal(body, &review); err != nil {
+		return nil, fmt.Errorf("malformed AdmissionReview: %v", err)
+	}
+	if review.APIVersion != admissionv1.SchemeGroupVersion.String() || review.Kind != "AdmissionReview" {
+		return nil, fmt.Errorf("expected apiVersion %q and kind \"AdmissionReview\", got %q and %q",
+			admissionv1.SchemeGroupVersion.String(), review.APIVersion, review.Kind)
+	}
+	if review.Request == nil {
+		return nil, errors.New("the AdmissionReview has no request")
+	}
+	if review.Request.UID == "" {
+		return nil, errors.New("the AdmissionReview's request has no uid")
+	}
+	return &review, nil
+}
+
+func httpError(w http.ResponseWriter, code int, msg string) {
+	http.Error(w, msg, code)
+}
