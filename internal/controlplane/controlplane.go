@@ -18,6 +18,7 @@ import (
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
@@ -34,6 +35,8 @@ type Options struct {
 	// written to WebhookCertDir.
 	Mutating   []*admissionregistrationv1.MutatingWebhookConfiguration
 	Validating []*admissionregistrationv1.ValidatingWebhookConfiguration
+	// CRDs to install once the API server is up.
+	CRDs []*apiextensionsv1.CustomResourceDefinition
 	// WithoutControllerManager skips kube-controller-manager (unit-style
 	// integration tests that need no garbage collection start faster).
 	WithoutControllerManager bool
@@ -105,6 +108,7 @@ func Start(opts Options) (cp *ControlPlane, err error) {
 		BinaryAssetsDirectory:    opts.AssetsDir,
 		ControlPlaneStartTimeout: 60 * time.Second,
 		ControlPlaneStopTimeout:  30 * time.Second,
+		CRDs:                     opts.CRDs,
 		WebhookInstallOptions: envtest.WebhookInstallOptions{
 			MutatingWebhooks:   opts.Mutating,
 			ValidatingWebhooks: opts.Validating,

@@ -33,8 +33,11 @@ const (
 
 // Config is the whole devgate configuration (SPEC 1).
 type Config struct {
-	APIVersion                  string           `json:"apiVersion"`
-	Kind                        string           `json:"kind"`
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	// Metadata is optional and ignored by devgate; it lets the file be applied
+	// as an object where a cluster serves the Config kind (devgate dev does).
+	Metadata                    *ConfigMetadata  `json:"metadata,omitempty"`
 	Domain                      string           `json:"domain"`
 	IngressClassName            string           `json:"ingressClassName,omitempty"`
 	TLS                         TLS              `json:"tls"`
@@ -43,6 +46,11 @@ type Config struct {
 	PrivateEndpoints            PrivateEndpoints `json:"privateEndpoints"`
 	Tokens                      Tokens           `json:"tokens"`
 	ExcludedNamespaces          []string         `json:"excludedNamespaces,omitempty"`
+}
+
+// ConfigMetadata names a configuration file when it is stored as an object.
+type ConfigMetadata struct {
+	Name string `json:"name,omitempty"`
 }
 
 // TLS says how Ingress hosts get their certificates.

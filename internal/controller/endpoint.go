@@ -1,0 +1,214 @@
+// Package controller holds devgate's controller: it owns the Ingress that gives
+// an annotated Service its endpoint (SPEC 2). The Ingress itself is computed by
+// policies/service, the same code `devgate check` shows; this package only
+// reconciles the cluster towards it.
+package controller
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"devgate.dev/devgate/policies/config"
+	"devgate.dev/devgate/policies/service"
+)
+
+// Event reasons recorded on Services.
+const (
+	ReasonCreated  = "EndpointCreated"
+	ReasonUpdated  = "EndpointUpdated"
+	ReasonAdopted  = "EndpointAdopted"
+	ReasonRemoved  = "EndpointRemoved"
+	ReasonConflict = "IngressConflict"
+	ReasonInvalid  = "EndpointInvalid"
+)
+
+// ConfigSource returns the configuration in force.
+type ConfigSource interface{ Current() *config.Config }
+
+// EndpointReconciler keeps each Service's generated Ingress equal to the one
+// policies/service says it should have.
+type EndpointReconciler struct {
+	Client   client.Client
+	Config   ConfigSource
+	Recorder events.EventRecorder
+	// ConfigChanged returns a channel closed at the next configuration change;
+	// every Service is then reconciled again, so endpoints follow a new domain
+	// or TLS mode without a restart.
+	ConfigChanged func() <-chan struct{}
+}
+
+// SetupWithManager registers the controller. Ingresses are mapped to the
+// Service of the same name, which covers the owned Ingress, an Ingress to
+// adopt and a foreign one to report as a conflict.
+func (r *EndpointReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	b := ctrl.NewControllerManagedBy(mgr).
+		Named("endpoint").
+		For(&corev1.Service{}, builder.WithPredicates()).
+		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(
+			func(_ context.Context, o client.Object) []reconcile.Request {
+				return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()}}}
+			}))
+	if r.ConfigChanged != nil {
+		b = b.WatchesRawSource(source.Func(r.requeueAllOnConfigChange))
+	}
+	return b.Complete(r)
+}
+
+// requeueAllOnConfigChange runs in the controller (so only on the leader) and
+// queues every Service after each configuration change.
+func (r *EndpointReconciler) requeueAllOnConfigChange(ctx context.Context, queue workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-r.ConfigChanged():
+			}
+			var services corev1.ServiceList
+			if err := r.Client.List(ctx, &services); err != nil {
+				log.FromContext(ctx).Error(err, "cannot list Services to follow the new configuration")
+				continue
+			}
+			for _, svc := range services.Items {
+				queue.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}})
+			}
+		}
+	}()
+	return nil
+}
+
+// Reconcile implements reconcile.Reconciler.
+func (r *EndpointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	logger := log.FromContext(ctx)
+	cfg := r.Config.Current()
+	if !cfg.Managed(req.Namespace) {
+		return ctrl.Result{}, nil
+	}
+	var svc corev1.Service
+	if err := r.Client.Get(ctx, req.NamespacedName, &svc); err != nil {
+		// A deleted Service's Ingress goes with it through its ownerReference
+		// (garbage collection); nothing to do here.
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !svc.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	desired, err := service.DesiredIngress(&svc, cfg)
+	if err != nil {
+		// The webhook denies such Services; one admitted before devgate, or
+		// under another configuration, gets an Event rather than a retry loop.
+		r.Recorder.Eventf(&svc, nil, corev1.EventTypeWarning, ReasonInvalid, "Reconcile", "no endpoint: %v", err)
+		return ctrl.Result{}, nil
+	}
+	var existing networkingv1.Ingress
+	err = r.Client.Get(ctx, req.NamespacedName, &existing)
+	found := err == nil
+	if err != nil && !apierrors.IsNotFound(err) {
+		return ctrl.Result{}, err
+	}
+
+	switch {
+	case desired == nil && !found:
+		return ctrl.Result{}, nil
+	case desired == nil:
+		if !ownedBy(&existing, &svc) {
+			return ctrl.Result{}, nil
+		}
+		if err := r.Client.Delete(ctx, &existing, client.Preconditions{UID: &existing.UID}); client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, err
+		}
+		r.Recorder.Eventf(&svc, &existing, corev1.EventTypeNormal, ReasonRemoved, "Delete", "deleted Ingress %s: the Service no longer asks for an endpoint", existing.Name)
+		logger.Info("endpoint removed", "ingress", existing.Name)
+		return ctrl.Result{}, nil
+	case !found:
+		if err := r.Client.Create(ctx, desired); err != nil {
+			if apierrors.IsAlreadyExists(err) {
+				return ctrl.Result{Requeue: true}, nil
+			}
+			return ctrl.Result{}, err
+		}
+		r.Recorder.Eventf(&svc, desired, corev1.EventTypeNormal, ReasonCreated, "Create", "created Ingress %s for %s", desired.Name, urls(desired))
+		logger.Info("endpoint created", "ingress", desired.Name, "url", urls(desired))
+		return ctrl.Result{}, nil
+	}
+
+	adopt := false
+	if !ownedBy(&existing, &svc) {
+		if !adoptable(&existing) {
+			r.Recorder.Eventf(&svc, &existing, corev1.EventTypeWarning, ReasonConflict, "Reconcile",
+				"Ingress %s already exists and is not managed by devgate: rename the Service or the Ingress, or delete the Ingress to get the endpoint", existing.Name)
+			return ctrl.Result{}, nil
+		}
+		adopt = true
+	}
+	if !adopt && upToDate(&existing, desired) {
+		return ctrl.Result{}, nil
+	}
+	updated := existing.DeepCopy()
+	updated.Labels = desired.Labels
+	updated.Annotations = desired.Annotations
+	updated.OwnerReferences = desired.OwnerReferences
+	updated.Spec = desired.Spec
+	if err := r.Client.Update(ctx, updated); err != nil {
+		if apierrors.IsConflict(err) {
+			return ctrl.Result{Requeue: true}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	reason, verb := ReasonUpdated, "updated"
+	if adopt {
+		reason, verb = ReasonAdopted, "adopted"
+	}
+	r.Recorder.Eventf(&svc, updated, corev1.EventTypeNormal, reason, "Update", "%s Ingress %s for %s", verb, updated.Name, urls(updated))
+	logger.Info("endpoint "+verb, "ingress", updated.Name)
+	return ctrl.Result{}, nil
+}
+
+// ownedBy reports whether ing is the Ingress devgate generated for svc.
+func ownedBy(ing *networkingv1.Ingress, svc *corev1.Service) bool {
+	ref := metav1.GetControllerOf(ing)
+	return ref != nil && ref.UID == svc.UID && ref.Kind == "Service"
+}
+
+// adoptable is an Ingress applied from `devgate check -o yaml`: it carries the
+// managed-by label and no controller, so it is devgate's to take over.
+func adoptable(ing *networkingv1.Ingress) bool {
+	return ing.Labels[service.LabelManagedBy] == service.ManagedByValue && metav1.GetControllerOf(ing) == nil
+}
+
+// upToDate compares what devgate owns on the Ingress: labels, annotations,
+// owner references and spec. Anything else, such as status, is not ours.
+func upToDate(existing, desired *networkingv1.Ingress) bool {
+	return equality.Semantic.DeepEqual(existing.Labels, desired.Labels) &&
+		equality.Semantic.DeepEqual(existing.Annotations, desired.Annotations) &&
+		equality.Semantic.DeepEqual(existing.OwnerReferences, desired.OwnerReferences) &&
+		equality.Semantic.DeepEqual(existing.Spec, desired.Spec)
+}
+
+func urls(ing *networkingv1.Ingress) string {
+	var out []string
+	for _, rule := range ing.Spec.Rules {
+		out = append(out, "https://"+rule.Host)
+	}
+	if len(out) == 0 {
+		return fmt.Sprintf("Ingress %s", ing.Name)
+	}
+	return strings.Join(out, ", ")
+}

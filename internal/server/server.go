@@ -1,0 +1,194 @@
+// Package server assembles `devgate serve`: a controller-runtime manager with
+// the two admission webhooks, the endpoint controller, the token index, the
+// configuration reloader, probes and metrics. `devgate dev` runs the same
+// server in-process against its local control plane.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	"devgate.dev/devgate/internal/configsource"
+	"devgate.dev/devgate/internal/controller"
+	"devgate.dev/devgate/internal/tokenindex"
+	"devgate.dev/devgate/policies/all"
+	"devgate.dev/devgate/webhook"
+)
+
+// Options are the flags of `devgate serve` (SPEC 8).
+type Options struct {
+	ConfigPath  string
+	RestConfig  *rest.Config
+	CertDir     string
+	WebhookHost string
+	WebhookPort int
+	// MetricsBindAddress and HealthProbeBindAddress take "0" to disable.
+	MetricsBindAddress      string
+	HealthProbeBindAddress  string
+	LeaderElect             bool
+	LeaderElectionNamespace string
+	// Namespace is devgate's own, never managed; empty when it runs outside
+	// the cluster.
+	Namespace string
+	// ConfigPollInterval is how often the configuration file is re-read.
+	ConfigPollInterval time.Duration
+	Logger             logr.Logger
+}
+
+// Server is a configured, not yet started devgate.
+type Server struct {
+	opts    Options
+	mgr     manager.Manager
+	config  *configsource.Source
+	synced  atomic.Bool
+	Started chan struct{} // closed once caches are synced and webhooks serve
+}
+
+// New builds the manager and registers everything on it.
+func New(opts Options) (*Server, error) {
+	if opts.ConfigPollInterval == 0 {
+		opts.ConfigPollInterval = 2 * time.Second
+	}
+	var extra []string
+	if opts.Namespace != "" {
+		extra = append(extra, opts.Namespace)
+	}
+	src, err := configsource.Load(opts.ConfigPath, extra, opts.Logger.WithName("config"))
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	webhookServer := crwebhook.NewServer(crwebhook.Options{
+		Host:    opts.WebhookHost,
+		Port:    opts.WebhookPort,
+		CertDir: opts.CertDir,
+		// TLS 1.2 at least; Go prefers 1.3 when the client offers it.
+		TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.MinVersion = tls.VersionTLS12 }},
+	})
+	mgr, err := ctrl.NewManager(opts.RestConfig, ctrl.Options{
+		Scheme:                  scheme,
+		Logger:                  opts.Logger,
+		WebhookServer:           webhookServer,
+		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsBindAddress},
+		HealthProbeBindAddress:  opts.HealthProbeBindAddress,
+		LeaderElection:          opts.LeaderElect,
+		LeaderElectionID:        "devgate-controller",
+		LeaderElectionNamespace: opts.LeaderElectionNamespace,
+		// The lease is released on shutdown so a rolling update hands over at
+		// once instead of after the lease duration.
+		LeaderElectionReleaseOnCancel: true,
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			tokenindex.ServiceAccountMetadata(): tokenindex.CacheOptions(),
+		}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, mgr: mgr, config: src, Started: make(chan struct{})}
+
+	index, err := tokenindex.Setup(context.Background(), mgr.GetCache())
+	if err != nil {
+		return nil, fmt.Errorf("token index: %w", err)
+	}
+	eng := all.Engine()
+	webhookServer.Register(webhook.MutatePath, &webhook.Server{Name: "mutate",
+		Handler: &webhook.Handler{Engine: eng, Config: src, Lookup: index, Mutating: true}})
+	webhookServer.Register(webhook.ValidatePath, &webhook.Server{Name: "validate",
+		Handler: &webhook.Handler{Engine: eng, Config: src, Lookup: index}})
+
+	rec := &controller.EndpointReconciler{Client: mgr.GetClient(), Config: src,
+		Recorder: mgr.GetEventRecorder("devgate"), ConfigChanged: src.Changed}
+	if err := rec.SetupWithManager(mgr); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("webhook", webhookServer.StartedChecker()); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("caches", func(*http.Request) error {
+		if !s.synced.Load() {
+			return errors.New("informer caches are not synced yet")
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := mgr.Add(manager.RunnableFunc(s.watchConfig)); err != nil {
+		return nil, err
+	}
+	if err := mgr.Add(manager.RunnableFunc(s.waitReady)); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Start runs until ctx ends.
+func (s *Server) Start(ctx context.Context) error { return s.mgr.Start(ctx) }
+
+// waitReady marks the server ready once the caches have synced and the
+// webhook server listens.
+func (s *Server) waitReady(ctx context.Context) error {
+	if !s.mgr.GetCache().WaitForCacheSync(ctx) {
+		return nil
+	}
+	s.synced.Store(true)
+	check := s.mgr.GetWebhookServer().StartedChecker()
+	for check(nil) != nil {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	close(s.Started)
+	<-ctx.Done()
+	return nil
+}
+
+// watchConfig re-reads the configuration file; the endpoint controller
+// follows a change through configsource.Source.Changed.
+func (s *Server) watchConfig(ctx context.Context) error {
+	log := s.opts.Logger.WithName("config")
+	t := time.NewTicker(s.opts.ConfigPollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		changed, err := s.config.Reload()
+		switch {
+		case err != nil:
+			log.Error(err, "invalid configuration: keeping the last good one", "path", s.opts.ConfigPath)
+		case changed:
+			log.Info("configuration reloaded", "path", s.opts.ConfigPath, "domain", s.config.Current().Domain)
+		}
+	}
+}
+
+// PodNamespace is the namespace devgate runs in, from the downward API.
+func PodNamespace() string { return os.Getenv("POD_NAMESPACE") }

@@ -1,0 +1,41 @@
+package webhook
+
+import (
+	"net/http"
+	"testing"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"devgate.dev/devgate/internal/configsource"
+	"devgate.dev/devgate/policies/all"
+	"devgate.dev/devgate/policies/config"
+)
+
+// FuzzServeHTTP sends arbitrary bodies through the whole HTTP path with the
+// real policies: every answer is a well-formed status, never a panic.
+func FuzzServeHTTP(f *testing.F) {
+	f.Add([]byte(``))
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"1","kind":{"version":"v1","kind":"Service"},"operation":"CREATE","object":{"metadata":{"name":"a","annotations":{"dev.okteto.com/auto-ingress":"true"}},"spec":{"ports":[{"port":80}]}}}}`))
+	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"1","kind":{"group":"networking.k8s.io","version":"v1","kind":"Ingress"},"operation":"CREATE","namespace":"a","object":{"metadata":{"name":"i"},"spec":{"rules":[{}]}}}}`))
+	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"1","kind":{"version":"v1","kind":"Secret"},"operation":"DELETE","namespace":"a","oldObject":{"type":"devgate.dev/token","data":{"token":"!!"}}}}`))
+	f.Add(review(&testing.T{}, admissionv1.Create, metav1.GroupVersionKind{Version: "v1", Kind: "Service"}, &corev1.Service{}))
+	cfg := configsource.Static(config.Default())
+	eng := all.Engine()
+	servers := []*Server{
+		{Name: "mutate", Handler: &Handler{Engine: eng, Config: cfg, Mutating: true}},
+		{Name: "validate", Handler: &Handler{Engine: eng, Config: cfg}},
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, s := range servers {
+			rec := post(s, body, "application/json")
+			switch rec.Code {
+			case http.StatusOK, http.StatusBadRequest, http.StatusRequestEntityTooLarge:
+			default:
+				t.Fatalf("%s: status %d for %q: %s", s.Name, rec.Code, body, rec.Body)
+			}
+		}
+	})
+}

@@ -1,0 +1,214 @@
+package webhook
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"devgate.dev/devgate/internal/configsource"
+	"devgate.dev/devgate/policies"
+	"devgate.dev/devgate/policies/config"
+	"devgate.dev/devgate/policies/engine"
+)
+
+// labelPolicy is a stand-in policy: it labels Services on /mutate and denies
+// Services labelled deny=yes on /validate, so these tests exercise the HTTP
+// layer without depending on the real policies.
+type labelPolicy struct{}
+
+func (labelPolicy) Name() string { return "test-label" }
+func (labelPolicy) Handles() []policies.Rule {
+	return []policies.Rule{{
+		GroupVersionKind: corev1.SchemeGroupVersion.WithKind("Service"), Resource: "services",
+		Operations: []policies.Operation{policies.Create, policies.Update}, Mutating: true, Validating: true,
+	}}
+}
+func (labelPolicy) Mutate(req *policies.Request) policies.Result {
+	svc := req.Object.(*corev1.Service)
+	if svc.Labels == nil {
+		svc.Labels = map[string]string{}
+	}
+	svc.Labels["seen"] = "yes"
+	return policies.Result{Warnings: []string{"labelled"}}
+}
+func (labelPolicy) Validate(req *policies.Request) policies.Result {
+	svc := req.Object.(*corev1.Service)
+	if svc.Labels["deny"] == "yes" {
+		return policies.Result{Denials: field.ErrorList{field.Forbidden(field.NewPath("metadata", "labels").Key("deny"), "denied by test")}}
+	}
+	return policies.Result{}
+}
+
+func newTestServer(mutating bool) *Server {
+	h := &Handler{Engine: engine.New(labelPolicy{}), Config: configsource.Static(config.Default()), Mutating: mutating}
+	name := "validate"
+	if mutating {
+		name = "mutate"
+	}
+	return &Server{Handler: h, Name: name}
+}
+
+func review(t *testing.T, op admissionv1.Operation, kind metav1.GroupVersionKind, obj runtime.Object) []byte {
+	t.Helper()
+	req := &admissionv1.AdmissionRequest{UID: "uid-1", Kind: kind, Operation: op, Namespace: "alice", Name: "web"}
+	if obj != nil {
+		raw, err := json.Marshal(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Object = runtime.RawExtension{Raw: raw}
+	}
+	body, err := json.Marshal(admissionv1.AdmissionReview{
+		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"}, Request: req})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+var serviceKind = metav1.GroupVersionKind{Version: "v1", Kind: "Service"}
+
+func post(s *Server, body []byte, contentType string) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	r := httptest.NewRequest(http.MethodPost, "/validate", bytes.NewReader(body))
+	r.Header.Set("Content-Type", contentType)
+	s.ServeHTTP(rec, r)
+	return rec
+}
+
+func decodeResponse(t *testing.T, rec *httptest.ResponseRecorder) *admissionv1.AdmissionResponse {
+	t.Helper()
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	var out admissionv1.AdmissionReview
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Response == nil || out.Response.UID != "uid-1" {
+		t.Fatalf("response without the request's uid: %s", rec.Body)
+	}
+	return out.Response
+}
+
+func TestMalformedReviewsGetHTTPErrors(t *testing.T) {
+	valid := review(t, admissionv1.Create, serviceKind, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web"}})
+	cases := []struct {
+		name        string
+		body        []byte
+		contentType string
+		wantStatus  int
+		wantMessage string
+	}{
+		{"empty body", nil, "application/json", http.StatusBadRequest, "empty request body"},
+		{"not JSON", []byte("hello"), "application/json", http.StatusBadRequest, "malformed AdmissionReview"},
+		{"JSON array", []byte("[]"), "application/json", http.StatusBadRequest, "malformed AdmissionReview"},
+		{"v1beta1 review", bytes.Replace(valid, []byte(`"admission.k8s.io/v1"`), []byte(`"admission.k8s.io/v1beta1"`), 1), "application/json", http.StatusBadRequest, "expected apiVersion"},
+		{"other kind", bytes.Replace(valid, []byte(`"kind":"AdmissionReview"`), []byte(`"kind":"Pod"`), 1), "application/json", http.StatusBadRequest, "expected apiVersion"},
+		{"no request", []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}`), "application/json", http.StatusBadRequest, "has no request"},
+		{"no uid", bytes.Replace(valid, []byte(`"uid":"uid-1"`), []byte(`"uid":""`), 1), "application/json", http.StatusBadRequest, "has no uid"},
+		{"no object", review(t, admissionv1.Create, serviceKind, nil), "application/json", http.StatusBadRequest, "has no object"},
+		{"wrong content type", valid, "text/plain", http.StatusUnsupportedMediaType, "content type"},
+		{"too large", append(valid, bytes.Repeat([]byte(" "), MaxRequestBytes)...), "application/json", http.StatusRequestEntityTooLarge, "exceeds the limit"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := post(newTestServer(false), tc.body, tc.contentType)
+			if rec.Code != tc.wantStatus {
+				t.Fatalf("status = %d, want %d (%s)", rec.Code, tc.wantStatus, rec.Body)
+			}
+			if !strings.Contains(rec.Body.String(), tc.wantMessage) {
+				t.Fatalf("body %q does not say %q", rec.Body, tc.wantMessage)
+			}
+		})
+	}
+}
+
+func TestOnlyPOST(t *testing.T) {
+	rec := httptest.NewRecorder()
+	newTestServer(false).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/validate", nil))
+	if rec.Code != http.StatusMethodNotAllowed {
+		t.Fatalf("status = %d", rec.Code)
+	}
+}
+
+func TestWrongObjectForKindIsDenied(t *testing.T) {
+	// The request says Service but the object is not one: the engine cannot
+	// decode it and denies, naming the problem, instead of crashing.
+	body := review(t, admissionv1.Create, serviceKind, nil)
+	body = bytes.Replace(body, []byte(`"operation":"CREATE"`), []byte(`"operation":"CREATE","object":{"spec":"not-an-object"}`), 1)
+	resp := decodeResponse(t, post(newTestServer(false), body, "application/json"))
+	if resp.Allowed || !strings.Contains(resp.Result.Message, "cannot decode Service") {
+		t.Fatalf("response = %+v", resp)
+	}
+}
+
+func TestUnhandledKindPassesUntouched(t *testing.T) {
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}}
+	resp := decodeResponse(t, post(newTestServer(true), review(t, admissionv1.Create, metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}, pod), "application/json"))
+	if !resp.Allowed || resp.Patch != nil || resp.Warnings != nil {
+		t.Fatalf("response = %+v", resp)
+	}
+}
+
+func TestMutateAnswersWithJSONPatchAndWarnings(t *testing.T) {
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web"}}
+	resp := decodeResponse(t, post(newTestServer(true), review(t, admissionv1.Create, serviceKind, svc), "application/json"))
+	if !resp.Allowed || resp.PatchType == nil || *resp.PatchType != admissionv1.PatchTypeJSONPatch {
+		t.Fatalf("response = %+v", resp)
+	}
+	want := `[{"op":"add","path":"/metadata/labels","value":{"seen":"yes"}}]`
+	if string(resp.Patch) != want {
+		t.Fatalf("patch = %s, want %s", resp.Patch, want)
+	}
+	if len(resp.Warnings) != 1 || resp.Warnings[0] != "labelled" {
+		t.Fatalf("warnings = %v", resp.Warnings)
+	}
+}
+
+func TestValidateDenialNamesObjectAndField(t *testing.T) {
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Labels: map[string]string{"deny": "yes"}}}
+	resp := decodeResponse(t, post(newTestServer(false), review(t, admissionv1.Create, serviceKind, svc), "application/json"))
+	if resp.Allowed {
+		t.Fatal("allowed")
+	}
+	want := `Service "web" in namespace "alice" is invalid: metadata.labels[deny]: Forbidden: denied by test`
+	if resp.Result.Message != want || resp.Result.Code != http.StatusUnprocessableEntity {
+		t.Fatalf("result = %d %q, want %q", resp.Result.Code, resp.Result.Message, want)
+	}
+}
+
+func TestUnmanagedNamespacePassesUntouched(t *testing.T) {
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "kube-system", Labels: map[string]string{"deny": "yes"}}}
+	body := review(t, admissionv1.Create, serviceKind, svc)
+	body = bytes.Replace(body, []byte(`"namespace":"alice"`), []byte(`"namespace":"kube-system"`), 1)
+	for _, mutating := range []bool{true, false} {
+		resp := decodeResponse(t, post(newTestServer(mutating), body, "application/json"))
+		if !resp.Allowed || resp.Patch != nil {
+			t.Fatalf("mutating=%v: response = %+v", mutating, resp)
+		}
+	}
+}
+
+// panicPolicy panics on every call: the server must answer 500 and count it.
+type panicPolicy struct{ labelPolicy }
+
+func (panicPolicy) Validate(*policies.Request) policies.Result { panic("boom") }
+
+func TestPanicIsRecovered(t *testing.T) {
+	s := &Server{Name: "validate", Handler: &Handler{Engine: engine.New(panicPolicy{}), Config: configsource.Static(config.Default())}}
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web"}}
+	rec := post(s, review(t, admissionv1.Create, serviceKind, svc), "application/json")
+	if rec.Code != http.StatusInternalServerError {
+		t.Fatalf("status = %d", rec.Code)
+	}
+}
