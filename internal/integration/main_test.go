@@ -1,0 +1,166 @@
+// Package integration tests devgate through a real kube-apiserver: the local
+// control plane of `devgate dev` (etcd, kube-apiserver, kube-controller-manager)
+// with devgate's webhooks registered by URL and its server in-process. Every
+// test drives it the way users do, with kubectl.
+package integration
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/client-go/kubernetes"
+
+	"devgate.dev/devgate/internal/controlplane"
+	"devgate.dev/devgate/internal/devenv"
+)
+
+var (
+	env        *devenv.Env
+	clientset  *kubernetes.Clientset
+	configPath string
+)
+
+const baseConfig = `apiVersion: devgate.dev/v1alpha1
+kind: Config
+domain: okteto.example.com
+ingressClassName: nginx
+tokens:
+  issuers: [token-issuer]
+  guardedSecrets:
+  - {namespace: keptn, name: keptn-api-token, key: keptn-api-token}
+`
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	if _, err := controlplane.FindAssets(); err != nil {
+		fmt.Fprintln(os.Stderr, "integration tests need the control-plane binaries:", err)
+		return 1
+	}
+	dir, err := os.MkdirTemp("", "devgate-integration-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	configPath = filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(configPath, []byte(baseConfig), 0o600); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	logFile, err := os.Create(filepath.Join(dir, "controlplane.log"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer logFile.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	env, err = devenv.Start(ctx, devenv.Options{
+		ConfigPath: configPath, Dir: dir, Logger: logr.Discard(), ControlPlaneLog: logFile,
+		ConfigPollInterval: 200 * time.Millisecond,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starting the control plane:", err)
+		return 1
+	}
+	defer func() {
+		if err := env.Stop(context.Background()); err != nil {
+			fmt.Fprintln(os.Stderr, "stopping the control plane:", err)
+		}
+	}()
+	clientset = kubernetes.NewForConfigOrDie(env.ControlPlane.Config)
+	return m.Run()
+}
+
+// kubectl runs kubectl as the admin with stdin, and returns stdout, stderr and
+// whether it succeeded.
+func kubectl(t *testing.T, stdin string, args ...string) (stdout, stderr string, ok bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := env.ControlPlane.Kubectl(ctx, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if err != nil {
+		if _, isExit := err.(*exec.ExitError); !isExit {
+			t.Fatalf("kubectl %v: %v", args, err)
+		}
+	}
+	return out.String(), errb.String(), err == nil
+}
+
+// mustKubectl fails the test when kubectl fails.
+func mustKubectl(t *testing.T, stdin string, args ...string) string {
+	t.Helper()
+	out, errOut, ok := kubectl(t, stdin, args...)
+	if !ok {
+		t.Fatalf("kubectl %s failed: %s%s", strings.Join(args, " "), out, errOut)
+	}
+	return out
+}
+
+// mustFail fails the test unless kubectl fails with every wanted fragment in
+// its error output; it returns that output.
+func mustFail(t *testing.T, stdin string, want []string, args ...string) string {
+	t.Helper()
+	out, errOut, ok := kubectl(t, stdin, args...)
+	if ok {
+		t.Fatalf("kubectl %s succeeded, want a denial: %s", strings.Join(args, " "), out)
+	}
+	for _, w := range want {
+		if !strings.Contains(errOut, w) {
+			t.Fatalf("kubectl %s: error %q does not contain %q", strings.Join(args, " "), errOut, w)
+		}
+	}
+	return errOut
+}
+
+// namespace creates a fresh namespace for one test, with alice, bob and the
+// token issuer as editors, and deletes it when the test ends.
+func namespace(t *testing.T, name string) string {
+	t.Helper()
+	mustKubectl(t, fmt.Sprintf(`apiVersion: v1
+kind: Namespace
+metadata: {name: %[1]s}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: editors, namespace: %[1]s}
+subjects:
+- {kind: User, name: alice, apiGroup: rbac.authorization.k8s.io}
+- {kind: User, name: bob, apiGroup: rbac.authorization.k8s.io}
+- {kind: User, name: token-issuer, apiGroup: rbac.authorization.k8s.io}
+roleRef: {kind: ClusterRole, name: edit, apiGroup: rbac.authorization.k8s.io}
+`, name), "apply", "-f", "-")
+	t.Cleanup(func() {
+		kubectl(t, "", "delete", "namespace", name, "--wait=false")
+	})
+	return name
+}
+
+// eventually retries check until it returns nil or the timeout passes.
+func eventually(t *testing.T, timeout time.Duration, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = check(); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("condition not met within %s: %v", timeout, err)
+}
