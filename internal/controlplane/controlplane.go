@@ -19,6 +19,8 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
@@ -140,13 +142,40 @@ func Start(opts Options) (cp *ControlPlane, err error) {
 		if err = cp.startControllerManager(opts.Log); err != nil {
 			return cp, err
 		}
+		if err = cp.waitForAggregatedRoles(); err != nil {
+			return cp, err
+		}
 	}
 	return cp, nil
 }
 
+// waitForAggregatedRoles waits until the controller manager has filled the
+// "edit" ClusterRole, so a RoleBinding to it grants something from the start.
+func (cp *ControlPlane) waitForAggregatedRoles() error {
+	cs, err := kubernetes.NewForConfig(cp.Config)
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		role, err := cs.RbacV1().ClusterRoles().Get(context.Background(), "edit", metav1.GetOptions{})
+		if err == nil && len(role.Rules) > 0 {
+			return nil
+		}
+		select {
+		case err := <-cp.kcmDone:
+			cp.kcmDone <- err
+			return fmt.Errorf("kube-controller-manager exited: %v", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return errors.New("kube-controller-manager did not aggregate the edit ClusterRole within a minute")
+}
+
 // startControllerManager runs the controllers devgate relies on: garbage
 // collection (generated Ingresses go with their Service), namespace deletion
-// (tests clean up) and the default ServiceAccount of new namespaces.
+// (tests clean up), the default ServiceAccount of new namespaces and the
+// aggregated ClusterRoles (admin, edit, view) that tenants are bound to.
 func (cp *ControlPlane) startControllerManager(logw io.Writer) error {
 	if logw == nil {
 		logw = io.Discard
@@ -157,7 +186,7 @@ func (cp *ControlPlane) startControllerManager(logw io.Writer) error {
 	}
 	cmd := exec.Command(bin,
 		"--kubeconfig="+cp.KubeconfigPath,
-		"--controllers=garbagecollector,namespace,serviceaccount",
+		"--controllers=garbagecollector,namespace,serviceaccount,clusterrole-aggregation",
 		"--leader-elect=false",
 		"--secure-port=0",
 		"--use-service-account-credentials=false",

@@ -246,4 +246,3 @@ func DenialMessage(kind, namespace, name string, denials field.ErrorList) string
 	}
 	return fmt.Sprintf("%s %q%s is invalid: %s", kind, name, where, strings.Join(msgs, "; "))
 }
-

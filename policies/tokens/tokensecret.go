@@ -1,0 +1,294 @@
+package tokens
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"devgate.dev/devgate/policies"
+)
+
+// TokenSecretPolicy enforces SPEC 5.1 on Secrets of type devgate.dev/token,
+// after the rules of Rancher's Token API: a token belongs to the user who
+// created it, its TTL is bounded, only admins extend it, and what identifies
+// it never changes.
+type TokenSecretPolicy struct{}
+
+var (
+	_ policies.Mutator   = (*TokenSecretPolicy)(nil)
+	_ policies.Validator = (*TokenSecretPolicy)(nil)
+)
+
+// NewTokenSecretPolicy returns the token Secret policy.
+func NewTokenSecretPolicy() *TokenSecretPolicy { return &TokenSecretPolicy{} }
+
+// Name implements policies.Policy.
+func (*TokenSecretPolicy) Name() string { return "token-secret" }
+
+// Handles implements policies.Policy. Mutation only happens on CREATE, so the
+// mutating webhook is registered for CREATE alone.
+func (*TokenSecretPolicy) Handles() []policies.Rule {
+	return []policies.Rule{
+		{GroupVersionKind: secretGVK, Resource: "secrets", Operations: []policies.Operation{policies.Create}, Mutating: true},
+		{GroupVersionKind: secretGVK, Resource: "secrets", Operations: []policies.Operation{policies.Create, policies.Update, policies.Delete}, Validating: true},
+	}
+}
+
+// knownTokenKeys are the keys of SPEC 5.1, in the order they are documented.
+var knownTokenKeys = []string{KeyToken, KeyUserID, KeyKind, KeyDescription, KeyTTL, KeyEnabled}
+
+// Mutate fills in the defaults on CREATE: an empty user-id becomes the
+// requester's username, an empty ttl becomes tokens.maxTTL.
+func (*TokenSecretPolicy) Mutate(req *policies.Request) policies.Result {
+	s := secretOfType(req.Object, TypeToken)
+	if s == nil || req.Operation != policies.Create {
+		return policies.Result{}
+	}
+	if v, _ := secretValue(s, KeyUserID); v == "" && req.User.Username != "" {
+		setSecretValue(s, KeyUserID, req.User.Username)
+	}
+	if v, _ := secretValue(s, KeyTTL); v == "" {
+		setSecretValue(s, KeyTTL, fmt.Sprint(req.Config.MaxTTLMillis()))
+	}
+	return policies.Result{}
+}
+
+// Validate implements policies.Validator.
+func (*TokenSecretPolicy) Validate(req *policies.Request) policies.Result {
+	switch req.Operation {
+	case policies.Create:
+		if s := secretOfType(req.Object, TypeToken); s != nil {
+			return validateTokenCreate(req, s)
+		}
+	case policies.Update:
+		s, old := secretOfType(req.Object, TypeToken), secretOfType(req.OldObject, TypeToken)
+		switch {
+		case s != nil:
+			if old == nil {
+				// Only the CLI can get here (the API server keeps a Secret's
+				// type): compare against an empty token, which denies every
+				// immutable field that is set.
+				old = &corev1.Secret{}
+			}
+			return validateTokenUpdate(req, old, s)
+		case old != nil:
+			// A token Secret turned into another type is gone as a token:
+			// only those who may delete it may do that.
+			return deniedBy(checkTokenOwner(req, old, "update"))
+		}
+	case policies.Delete:
+		if old := secretOfType(req.OldObject, TypeToken); old != nil {
+			return deniedBy(checkTokenOwner(req, old, "delete"))
+		}
+	}
+	return policies.Result{}
+}
+
+func validateTokenCreate(req *policies.Request, s *corev1.Secret) policies.Result {
+	var res policies.Result
+	maxTTL := req.Config.MaxTTLMillis()
+
+	// The token's strength is checked here only: on UPDATE it cannot change.
+	if v, path := secretValue(s, KeyToken); v == "" {
+		res.Denials = append(res.Denials, field.Required(path, fmt.Sprintf(
+			"a token Secret must hold a strong token of at least %d printable ASCII characters", req.Config.Tokens.MinLength)))
+	} else if err := CheckStrength(v, req.Config.Tokens.MinLength); err != nil {
+		res.Denials = append(res.Denials, field.Invalid(path, Redacted, "the token "+err.Error()))
+	}
+
+	// An empty user-id is what the mutator fills in; judge it as filled in, so
+	// validation alone (without the mutating webhook) agrees with admission.
+	userID, path := secretValue(s, KeyUserID)
+	if userID == "" {
+		userID = req.User.Username
+	}
+	switch {
+	case userID == "":
+		res.Denials = append(res.Denials, field.Required(path, "the user the token belongs to"))
+	case userID != req.User.Username && !req.IsAdmin():
+		res.Denials = append(res.Denials, field.Forbidden(path, fmt.Sprintf(
+			"a token is created only for the requesting user %q; only admins (tokens.adminGroups) may create one for another user",
+			shown(req.User.Username))))
+	}
+
+	if d := checkKind(s); d != nil {
+		res.Denials = append(res.Denials, d)
+	}
+	ttl, ttlPath, d := tokenTTL(s, maxTTL)
+	if d != nil {
+		res.Denials = append(res.Denials, d)
+	}
+	if d := checkEnabled(s); d != nil {
+		res.Denials = append(res.Denials, d)
+	}
+
+	res.Warnings = append(res.Warnings, unknownKeyWarnings(s)...)
+	if len(res.Denials) == 0 {
+		res.Warnings = append(res.Warnings, longTTLWarnings(ttl, maxTTL, ttlPath)...)
+	}
+	return res
+}
+
+func validateTokenUpdate(req *policies.Request, old, s *corev1.Secret) policies.Result {
+	var res policies.Result
+	maxTTL := req.Config.MaxTTLMillis()
+
+	// Ownership comes from the stored object, so nobody takes a token over by
+	// rewriting user-id in the same update.
+	if d := checkTokenOwner(req, old, "update"); d != nil {
+		res.Denials = append(res.Denials, d)
+	}
+
+	for _, key := range []string{KeyToken, KeyUserID, KeyKind} {
+		was, _ := secretValue(old, key)
+		v, path := secretValue(s, key)
+		if v == was {
+			continue
+		}
+		bad := shown(v)
+		if key == KeyToken {
+			bad = Redacted
+		}
+		res.Denials = append(res.Denials, field.Invalid(path, bad, key+" is immutable: create a new token Secret instead"))
+	}
+
+	ttl, ttlPath, d := tokenTTL(s, maxTTL)
+	if d != nil {
+		res.Denials = append(res.Denials, d)
+	} else if !req.IsAdmin() {
+		stored, storedOK := storedTTL(old, maxTTL)
+		if ttl > stored {
+			what := fmt.Sprintf("the stored %d milliseconds", stored)
+			if !storedOK {
+				what = "the stored value, which is not a valid ttl"
+			}
+			res.Denials = append(res.Denials, field.Forbidden(ttlPath, fmt.Sprintf(
+				"only admins (tokens.adminGroups) may increase ttl beyond %s; any user may reduce it", what)))
+		}
+	}
+	if d := checkEnabled(s); d != nil {
+		res.Denials = append(res.Denials, d)
+	}
+
+	res.Warnings = append(res.Warnings, unknownKeyWarnings(s)...)
+	if len(res.Denials) == 0 {
+		// A token that predates devgate stays usable for what makes it safer
+		// (disabling it, shortening it), but its owner hears about it.
+		if v, path := secretValue(s, KeyToken); v != "" {
+			if err := CheckStrength(v, req.Config.Tokens.MinLength); err != nil {
+				res.Warnings = append(res.Warnings, fmt.Sprintf("%s: the token %v; replace it with a new token Secret", path, err))
+			}
+		}
+		res.Warnings = append(res.Warnings, longTTLWarnings(ttl, maxTTL, ttlPath)...)
+	}
+	return res
+}
+
+// checkTokenOwner denies a non-admin who is not the token's user-id.
+func checkTokenOwner(req *policies.Request, old *corev1.Secret, verb string) *field.Error {
+	owner, path := secretValue(old, KeyUserID)
+	if req.IsAdmin() || (owner != "" && owner == req.User.Username) {
+		return nil
+	}
+	return field.Forbidden(path, fmt.Sprintf(
+		"only the token's owner (user-id) or an admin (tokens.adminGroups) may %s this token Secret", verb))
+}
+
+// tokenTTL reads and checks the ttl. An empty ttl counts as maxTTL, the value
+// the mutator sets on CREATE; on UPDATE, emptying it asks for the maximum, an
+// increase like any other.
+func tokenTTL(s *corev1.Secret, maxTTL int64) (int64, *field.Path, *field.Error) {
+	v, path := secretValue(s, KeyTTL)
+	if v == "" {
+		return maxTTL, path, nil
+	}
+	ttl, err := ValidateTTL(v, maxTTL)
+	if err != nil {
+		return 0, path, field.Invalid(path, shown(v), "ttl "+err.Error())
+	}
+	return ttl, path, nil
+}
+
+// storedTTL is the stored object's ttl for the "only admins increase" rule.
+// Empty is the maximum it was defaulted to. A value devgate cannot parse counts
+// as 0 (and ok is false): turning it into a valid ttl could bring an expired
+// token back, which is for an admin to decide. A stored value beyond today's
+// maxTTL (the setting was lowered) counts as written.
+func storedTTL(old *corev1.Secret, maxTTL int64) (ttl int64, ok bool) {
+	v, _ := secretValue(old, KeyTTL)
+	if v == "" {
+		return maxTTL, true
+	}
+	ttl, err := ParseTTL(v)
+	if err != nil || ttl <= 0 {
+		return 0, false
+	}
+	return ttl, true
+}
+
+func checkKind(s *corev1.Secret) *field.Error {
+	v, path := secretValue(s, KeyKind)
+	if v == "" || v == KindSession || v == KindDerived {
+		return nil
+	}
+	d := field.NotSupported(path, shown(v), []string{KindSession, KindDerived})
+	d.Detail += " (empty means derived)"
+	return d
+}
+
+func checkEnabled(s *corev1.Secret) *field.Error {
+	v, path := secretValue(s, KeyEnabled)
+	if v == "" || v == "true" || v == "false" {
+		return nil
+	}
+	return field.NotSupported(path, shown(v), []string{"true", "false"})
+}
+
+// unknownKeyWarnings warns, without denying, about keys SPEC 5.1 does not
+// know: most are typos ("user_id", "TTL") that would silently leave a default
+// in place.
+func unknownKeyWarnings(s *corev1.Secret) []string {
+	var unknown []string
+	for _, k := range secretKeys(s) {
+		if !slices.Contains(knownTokenKeys, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	slices.Sort(unknown)
+	warnings := make([]string, 0, len(unknown))
+	for _, k := range unknown {
+		_, path := secretValue(s, k)
+		warnings = append(warnings, fmt.Sprintf("%s: unknown key of a token Secret; the keys are %s",
+			shownPath(path, k), strings.Join(knownTokenKeys, ", ")))
+	}
+	return warnings
+}
+
+// shownPath renders the path of a key a user chose, cut short like any echoed value.
+func shownPath(path *field.Path, key string) string {
+	if len(key) <= maxShown {
+		return path.String()
+	}
+	return path.Root().Key(shown(key)).String()
+}
+
+// longTTLWarnings warns about a token allowed with more than 80% of maxTTL:
+// a long-lived token is the one most likely to leak while still valid.
+func longTTLWarnings(ttl, maxTTL int64, path *field.Path) []string {
+	// ttl <= maxTTL <= MaxInt64/1e6 (it comes from a time.Duration): no overflow.
+	if ttl*5 <= maxTTL*4 {
+		return nil
+	}
+	return []string{fmt.Sprintf("%s: ttl of %d milliseconds (%s) is more than 80%% of the maximum of %s; prefer a shorter-lived token",
+		path, ttl, HumanMillis(ttl), HumanMillis(maxTTL))}
+}
+
+func deniedBy(d *field.Error) policies.Result {
+	if d == nil {
+		return policies.Result{}
+	}
+	return policies.Result{Denials: field.ErrorList{d}}
+}
