@@ -105,3 +105,7 @@ run: tools build ## Start a local control plane with devgate registered (Ctrl-C 
 .PHONY: help
 help:
 	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: readme
+readme: ## Regenerate the README's rule table from policies/*/RULES.md
+	$(GO) test ./policies/all -run TestReadmeRuleTable -update
