@@ -1,0 +1,240 @@
+package ingress_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	jsonpatch "github.com/evanphx/json-patch/v5"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	sigsjson "sigs.k8s.io/json"
+	"sigs.k8s.io/yaml"
+
+	"devgate.dev/devgate/policies"
+	"devgate.dev/devgate/policies/config"
+	"devgate.dev/devgate/policies/engine"
+	"devgate.dev/devgate/policies/ingress"
+	"devgate.dev/devgate/policies/service"
+)
+
+// The engine the webhook and the CLI build, restricted to the endpoint policies.
+var eng = engine.New(service.New(), ingress.New())
+
+var ingressGVK = networkingv1.SchemeGroupVersion.WithKind("Ingress")
+
+// httpValue is the http value of most test rules, "$HTTP" in the YAML below.
+const httpValue = "{paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 8080}}}}]}"
+
+// expand turns flow-style test YAML into JSON: "$HTTP" stands for httpValue.
+func expand(t testing.TB, y string) []byte {
+	t.Helper()
+	j, err := yaml.YAMLToJSON([]byte(strings.ReplaceAll(y, "$HTTP", httpValue)))
+	if err != nil {
+		t.Fatalf("bad test YAML %q: %v", y, err)
+	}
+	return j
+}
+
+// ingressJSON is an Ingress in wire form; meta and spec are flow-style YAML.
+func ingressJSON(t testing.TB, meta, spec string) []byte {
+	t.Helper()
+	return expand(t, "{apiVersion: networking.k8s.io/v1, kind: Ingress, metadata: "+meta+", spec: "+spec+"}")
+}
+
+// wantErr is an expected denial: exact type and field, a fragment of the detail.
+type wantErr struct {
+	Type   field.ErrorType
+	Field  string
+	Detail string
+}
+
+// ingCase is one rule or boundary: the Ingress in, and the exact outcome.
+type ingCase struct {
+	name string
+	cfg  func(*config.Config)
+	ns   string // request namespace, "alice" when empty
+	// meta and spec of the Ingress under admission, flow-style YAML.
+	meta, spec string
+	// oldMeta/oldSpec make the request an UPDATE.
+	oldMeta, oldSpec string
+
+	denials  []wantErr
+	warnings []string
+	// annotations is the exact annotation map after mutation (nil: none).
+	annotations map[string]string
+	// wantSpec is the exact spec after mutation; "" means unchanged.
+	wantSpec string
+	// unhandled: the object must pass untouched (unmanaged namespace).
+	unhandled bool
+}
+
+func runIngressCases(t *testing.T, cases []ingCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := config.Default()
+			if c.cfg != nil {
+				c.cfg(cfg)
+			}
+			in := inputOf(t, c)
+			out := eng.Admit(in, cfg, nil)
+			if out.Handled == c.unhandled {
+				t.Fatalf("Handled = %v, want %v", out.Handled, !c.unhandled)
+			}
+			checkDenials(t, out.Denials, c.denials)
+			checkWarnings(t, out.Warnings, c.warnings)
+
+			got := out.Object.(*networkingv1.Ingress)
+			if c.unhandled {
+				if len(out.Patch) != 0 {
+					t.Fatalf("unhandled object patched: %v", out.Patch)
+				}
+				return
+			}
+			if !equalMaps(got.Annotations, c.annotations) {
+				t.Errorf("annotations:\n got %s\nwant %s", mustJSON(got.Annotations), mustJSON(c.annotations))
+			}
+			wantSpec := c.wantSpec
+			if wantSpec == "" {
+				wantSpec = c.spec
+			}
+			var want networkingv1.IngressSpec
+			if err := json.Unmarshal(expand(t, wantSpec), &want); err != nil {
+				t.Fatal(err)
+			}
+			if g, w := mustJSON(got.Spec), mustJSON(want); g != w {
+				t.Errorf("spec:\n got %s\nwant %s", g, w)
+			}
+			checkIdempotent(t, in, out, cfg)
+		})
+	}
+}
+
+// inputOf is the admission request of c.
+func inputOf(t testing.TB, c ingCase) engine.Input {
+	ns := c.ns
+	if ns == "" {
+		ns = "alice"
+	}
+	in := engine.Input{Operation: policies.Create, Kind: ingressGVK, Namespace: ns, Object: ingressJSON(t, c.meta, c.spec)}
+	if c.oldMeta != "" {
+		in.Operation = policies.Update
+		in.OldObject = ingressJSON(t, c.oldMeta, c.oldSpec)
+	}
+	return in
+}
+
+// checkIdempotent applies the patch to the input as the API server does,
+// admits the result again and wants an empty patch, no warning and the same
+// denials.
+func checkIdempotent(t *testing.T, in engine.Input, out engine.Output, cfg *config.Config) {
+	t.Helper()
+	patched := applyPatch(t, in.Object, out)
+	in.Object = patched
+	again := eng.Admit(in, cfg, nil)
+	if len(again.Patch) != 0 {
+		t.Errorf("not idempotent: second patch %s", mustJSON(again.Patch))
+	}
+	if len(again.Warnings) != 0 {
+		t.Errorf("second admission warns: %q", again.Warnings)
+	}
+	if mustJSON(errorStrings(again.Denials)) != mustJSON(errorStrings(out.Denials)) {
+		t.Errorf("second admission denials differ:\n%q\n%q", errorStrings(again.Denials), errorStrings(out.Denials))
+	}
+}
+
+func applyPatch(t testing.TB, doc []byte, out engine.Output) []byte {
+	t.Helper()
+	if len(out.Patch) == 0 {
+		return doc
+	}
+	p, err := jsonpatch.DecodePatch([]byte(mustJSON(out.Patch)))
+	if err != nil {
+		t.Fatalf("decode patch: %v", err)
+	}
+	patched, err := p.Apply(doc)
+	if err != nil {
+		t.Fatalf("apply patch %s to %s: %v", mustJSON(out.Patch), doc, err)
+	}
+	return patched
+}
+
+func checkDenials(t *testing.T, got field.ErrorList, want []wantErr) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("denials: got %d %q, want %d %+v", len(got), errorStrings(got), len(want), want)
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Type != w.Type || g.Field != w.Field || !strings.Contains(g.Detail, w.Detail) {
+			t.Errorf("denial %d:\n got %s %s %q\nwant %s %s containing %q", i, g.Type, g.Field, g.Detail, w.Type, w.Field, w.Detail)
+		}
+	}
+}
+
+func checkWarnings(t *testing.T, got, want []string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("warnings: got %q, want %q", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("warning %d:\n got %q\nwant %q", i, got[i], want[i])
+		}
+	}
+}
+
+func errorStrings(errs field.ErrorList) []string {
+	s := make([]string, 0, len(errs))
+	for _, e := range errs {
+		s = append(s, e.Error())
+	}
+	return s
+}
+
+func equalMaps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// decodeIngress decodes wire JSON as the engine does.
+func decodeIngress(raw []byte) (*networkingv1.Ingress, error) {
+	var ing networkingv1.Ingress
+	err := sigsjson.UnmarshalCaseSensitivePreserveInts(raw, &ing)
+	return &ing, err
+}
+
+// The URLs of the built-in configuration, for expected annotations.
+const (
+	authURL     = "https://okteto.example.com/auth/verify?namespace=alice"
+	authSignin  = "https://okteto.example.com/auth/signin?rd=$scheme://$host$escaped_request_uri"
+	authHeaders = "X-Auth-Request-User,X-Auth-Request-Email"
+)
+
+// withTLS sets tls.mode (and the issuer in cert-manager mode).
+func withTLS(mode string) func(*config.Config) {
+	return func(c *config.Config) {
+		c.TLS.Mode = mode
+		if mode == config.TLSModeCertManager {
+			c.TLS.ClusterIssuer = "letsencrypt"
+		}
+	}
+}
+
+func repeat(s string, n int) string { return strings.Repeat(s, n) }

@@ -1,0 +1,192 @@
+package ingress
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"devgate.dev/devgate/policies/config"
+	"devgate.dev/devgate/policies/hosts"
+)
+
+// generateHostValue is the value of dev.okteto.com/generate-host and whether it
+// asks for a host at all ("false" does not).
+func generateHostValue(ing *networkingv1.Ingress) (string, bool) {
+	v, ok := ing.Annotations[AnnotationGenerateHost]
+	if !ok || v == generateHostOff {
+		return "", false
+	}
+	return v, true
+}
+
+// generatedHost is the host that the generate-host value asks for on ing, or
+// why there can be none: an invalid value, a missing name, a label too long.
+func generatedHost(value string, ing *networkingv1.Ingress, domain string) (host, problem string) {
+	var name, what string
+	switch value {
+	case GenerateHostTrue:
+		if ing.Name == "" {
+			return "", `the host is named after the Ingress and metadata.name is not set (generateName is resolved after admission): set metadata.name, or use generate-host "domain" or a label such as "api"`
+		}
+		name, what = ing.Name, "the Ingress name"
+	case GenerateHostDomain:
+		// <namespace>.<domain>: the namespace is a DNS label, so it always fits.
+	default:
+		if errs := validation.IsDNS1123Label(value); len(errs) > 0 {
+			return "", fmt.Sprintf(`must be "true", "domain" or a DNS label such as "api" (%s)`, strings.Join(errs, "; "))
+		}
+		name, what = value, "the generate-host label"
+	}
+	label := hosts.Label(name, ing.Namespace)
+	host = hosts.Host(label, domain)
+	if msg := hosts.LabelTooLong(label); msg != "" {
+		return "", fmt.Sprintf("the generated host %s is too long: %s: %s", host, msg, hosts.Shorten(what, name, ing.Namespace))
+	}
+	return host, ""
+}
+
+// catchAll reports whether ing has a rule without host, or no rule but a
+// default backend: ingress-nginx sends every unmatched host there, so it would
+// capture other tenants' traffic.
+func catchAll(ing *networkingv1.Ingress) bool {
+	if len(ing.Spec.Rules) == 0 {
+		return ing.Spec.DefaultBackend != nil
+	}
+	for _, r := range ing.Spec.Rules {
+		if r.Host == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// generateHosts applies dev.okteto.com/generate-host, or gives catch-all rules
+// the host generate-host "true" would give when the annotation is not set.
+func generateHosts(ing *networkingv1.Ingress, cfg *config.Config) []string {
+	if v, set := generateHostValue(ing); set {
+		host, problem := generatedHost(v, ing, cfg.Domain)
+		if problem != "" {
+			return nil // Validate denies the annotation
+		}
+		return replaceRules(ing, host)
+	}
+	if !catchAll(ing) {
+		return nil
+	}
+	host, problem := generatedHost(GenerateHostTrue, ing, cfg.Domain)
+	if problem != "" {
+		return nil // Validate denies the catch-all rule
+	}
+	return fillHostless(ing, host)
+}
+
+// replaceRules replaces the rules by one rule for host with the paths of the
+// first rule. TLS hosts of the replaced hosts are dropped with them, or they
+// would stay behind, uncovered by any rule and denied if foreign. Running it
+// again changes nothing: the one rule is already the first rule.
+func replaceRules(ing *networkingv1.Ingress, host string) []string {
+	old := ing.Spec.Rules
+	var value networkingv1.IngressRuleValue
+	if len(old) > 0 {
+		value = old[0].IngressRuleValue
+	}
+	var replaced []string
+	for _, r := range old {
+		if r.Host != "" && r.Host != host && !slices.Contains(replaced, r.Host) {
+			replaced = append(replaced, r.Host)
+		}
+	}
+	ing.Spec.Rules = []networkingv1.IngressRule{{Host: host, IngressRuleValue: value}}
+	dropTLSHosts(ing, replaced)
+
+	var what []string
+	if len(replaced) > 0 {
+		what = append(what, "replaces "+strings.Join(replaced, ", "))
+	}
+	if len(old) > 1 {
+		what = append(what, fmt.Sprintf("keeps only the paths of the first of %d rules", len(old)))
+	}
+	if len(what) == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("%s: %s: the host %s %s", describe(ing), AnnotationGenerateHost, host, strings.Join(what, " and "))}
+}
+
+// fillHostless gives every rule without host the host generate-host "true"
+// would give; an Ingress with only a default backend gets a rule for it, which
+// confines the default backend to that host.
+func fillHostless(ing *networkingv1.Ingress, host string) []string {
+	if len(ing.Spec.Rules) == 0 {
+		ing.Spec.Rules = []networkingv1.IngressRule{{Host: host}}
+		return []string{fmt.Sprintf("%s: an Ingress without rules sends every host's traffic to spec.defaultBackend: added a rule for %s, as with %s: %q",
+			describe(ing), host, AnnotationGenerateHost, GenerateHostTrue)}
+	}
+	var filled []string
+	for i := range ing.Spec.Rules {
+		if ing.Spec.Rules[i].Host == "" {
+			ing.Spec.Rules[i].Host = host
+			filled = append(filled, fmt.Sprintf("spec.rules[%d]", i))
+		}
+	}
+	return []string{fmt.Sprintf("%s: a rule without host catches every tenant's traffic: gave %s the host %s, as with %s: %q",
+		describe(ing), strings.Join(filled, ", "), host, AnnotationGenerateHost, GenerateHostTrue)}
+}
+
+// validateHosts denies a generate-host that cannot be honoured, catch-all
+// rules, and every rule or TLS host outside the namespace's names.
+func validateHosts(ing *networkingv1.Ingress, cfg *config.Config) field.ErrorList {
+	var errs field.ErrorList
+	ns, domain := ing.Namespace, cfg.Domain
+	checkRules := true
+	if v, set := generateHostValue(ing); set {
+		if _, problem := generatedHost(v, ing, domain); problem != "" {
+			errs = append(errs, field.Invalid(annotationPath(AnnotationGenerateHost), shown(v), problem))
+			// Once the annotation is fixed its host replaces the rules' hosts:
+			// judging them now would only add noise.
+			checkRules = false
+		}
+	}
+	rules := field.NewPath("spec", "rules")
+	if checkRules {
+		if len(ing.Spec.Rules) == 0 && ing.Spec.DefaultBackend != nil {
+			errs = append(errs, field.Required(rules, "an Ingress without rules sends every host's traffic to spec.defaultBackend: "+catchAllFix(ing, domain)))
+		}
+		for i, r := range ing.Spec.Rules {
+			p := rules.Index(i).Child("host")
+			if r.Host == "" {
+				errs = append(errs, field.Required(p, "a rule without host catches every tenant's traffic: "+catchAllFix(ing, domain)))
+				continue
+			}
+			errs = append(errs, checkHost(p, r.Host, ns, domain)...)
+		}
+	}
+	for i, t := range ing.Spec.TLS {
+		for j, h := range t.Hosts {
+			errs = append(errs, checkHost(field.NewPath("spec", "tls").Index(i).Child("hosts").Index(j), h, ns, domain)...)
+		}
+	}
+	return errs
+}
+
+// catchAllFix says why the mutation could not give a catch-all rule its host
+// and what to do instead.
+func catchAllFix(ing *networkingv1.Ingress, domain string) string {
+	_, problem := generatedHost(GenerateHostTrue, ing, domain)
+	if problem == "" {
+		// Only reached when the mutating webhook did not run.
+		return fmt.Sprintf("set a host (%s) or %s", hosts.Pattern(ing.Namespace, domain), AnnotationGenerateHost)
+	}
+	return fmt.Sprintf("it would get a host as with %s: %q, but %s", AnnotationGenerateHost, GenerateHostTrue, problem)
+}
+
+// checkHost denies host at p unless namespace may use it.
+func checkHost(p *field.Path, host, namespace, domain string) field.ErrorList {
+	if err := hosts.Check(host, namespace, domain); err != nil {
+		return field.ErrorList{field.Invalid(p, shown(host), fmt.Sprintf("%v: must be %s", err, hosts.Pattern(namespace, domain)))}
+	}
+	return nil
+}

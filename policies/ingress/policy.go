@@ -1,0 +1,120 @@
+// Package ingress is devgate's policy for tenant Ingresses (SPEC 3, 4): it keeps
+// every host inside the namespace's names under the platform domain, generates
+// hosts on request, gives every host TLS, denies nginx configuration injection,
+// makes private endpoints private and records the endpoint URLs.
+package ingress
+
+import (
+	"fmt"
+	"strings"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"devgate.dev/devgate/policies"
+	"devgate.dev/devgate/policies/config"
+	"devgate.dev/devgate/policies/hosts"
+)
+
+// Policy is the Ingress policy. It is both a Mutator and a Validator.
+type Policy struct{}
+
+// New returns the Ingress policy.
+func New() *Policy { return &Policy{} }
+
+var (
+	_ policies.Mutator   = (*Policy)(nil)
+	_ policies.Validator = (*Policy)(nil)
+)
+
+// Name implements policies.Policy.
+func (*Policy) Name() string { return "ingress-endpoint" }
+
+// Handles implements policies.Policy: networking.k8s.io/v1 Ingresses on CREATE
+// and UPDATE, in both webhooks.
+func (*Policy) Handles() []policies.Rule {
+	return []policies.Rule{{
+		GroupVersionKind: networkingv1.SchemeGroupVersion.WithKind("Ingress"),
+		Resource:         "ingresses",
+		Operations:       []policies.Operation{policies.Create, policies.Update},
+		Mutating:         true,
+		Validating:       true,
+	}}
+}
+
+// Mutate implements policies.Mutator.
+func (*Policy) Mutate(req *policies.Request) policies.Result {
+	ing, ok := req.Object.(*networkingv1.Ingress)
+	if !ok || ing == nil {
+		return policies.Result{}
+	}
+	return policies.Result{Warnings: Mutate(ing, req.Config)}
+}
+
+// Validate implements policies.Validator.
+func (*Policy) Validate(req *policies.Request) policies.Result {
+	ing, ok := req.Object.(*networkingv1.Ingress)
+	if !ok || ing == nil {
+		return policies.Result{}
+	}
+	return policies.Result{Denials: Validate(ing, req.Config)}
+}
+
+// Mutate applies the Ingress mutation to ing in place and returns its warnings.
+// The controller runs it on the Ingresses it generates, so that the mutating
+// webhook finds nothing left to change in them. Mutate is idempotent and never
+// denies: what it cannot fix is left for Validate.
+func Mutate(ing *networkingv1.Ingress, cfg *config.Config) []string {
+	// Order matters: TLS and the endpoints annotation follow the hosts as
+	// generated, so hosts come first.
+	warnings := generateHosts(ing, cfg)
+	ensureTLS(ing, cfg)
+	warnings = append(warnings, mutatePrivate(ing, cfg)...)
+	recordEndpoints(ing, cfg)
+	return warnings
+}
+
+// Validate returns every reason to deny ing, in a stable order.
+func Validate(ing *networkingv1.Ingress, cfg *config.Config) field.ErrorList {
+	var errs field.ErrorList
+	errs = append(errs, validateHosts(ing, cfg)...)
+	errs = append(errs, validateTLS(ing, cfg)...)
+	errs = append(errs, validateSnippets(ing, cfg)...)
+	errs = append(errs, validatePrivate(ing, cfg)...)
+	return errs
+}
+
+// recordEndpoints writes devgate.dev/endpoints: the URL of every rule host, in
+// rule order, each once. Without hosts the annotation is removed, so it never
+// outlives the hosts it names.
+func recordEndpoints(ing *networkingv1.Ingress, cfg *config.Config) {
+	var urls []string
+	for _, h := range ruleHosts(ing, cfg) {
+		urls = append(urls, hosts.URL(h))
+	}
+	if len(urls) == 0 {
+		delete(ing.Annotations, AnnotationEndpoints)
+		return
+	}
+	setAnnotation(&ing.Annotations, AnnotationEndpoints, strings.Join(urls, ","))
+}
+
+// ruleHosts are the hosts of spec.rules in order, each once, that the
+// namespace may use. The others are denied by Validate: giving them TLS or
+// recording them would only repeat the denial.
+func ruleHosts(ing *networkingv1.Ingress, cfg *config.Config) []string {
+	var hs []string
+	seen := map[string]bool{}
+	for _, r := range ing.Spec.Rules {
+		if r.Host != "" && !seen[r.Host] && hosts.Check(r.Host, ing.Namespace, cfg.Domain) == nil {
+			seen[r.Host] = true
+			hs = append(hs, r.Host)
+		}
+	}
+	return hs
+}
+
+// describe names ing in warnings: "Ingress alice/web".
+func describe(ing *networkingv1.Ingress) string {
+	return fmt.Sprintf("Ingress %s/%s", ing.Namespace, ing.Name)
+}

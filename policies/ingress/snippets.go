@@ -1,0 +1,77 @@
+package ingress
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"devgate.dev/devgate/policies/config"
+)
+
+// cveClass names the vulnerabilities that nginx configuration injection
+// through Ingress annotations has produced, for denial messages.
+const cveClass = "the configuration-injection class of CVE-2021-25742, CVE-2023-5043, CVE-2025-24514 (auth-url), CVE-2025-1097 (auth-tls-match-cn) and CVE-2025-1098 (mirror-*)"
+
+// injections are the character sequences that let an annotation value escape
+// its nginx directive: end it (newline, ";"), open or close a block, start a
+// comment that swallows the rest of the line, or run a command in Lua/shell
+// contexts. The values devgate injects itself contain none of them.
+var injections = []struct{ seq, name string }{
+	{"\n", "a newline"},
+	{"\r", "a carriage return"},
+	{";", `";"`},
+	{"{", `"{"`},
+	{"}", `"}"`},
+	{"#", `"#"`},
+	{"`", "a backtick"},
+	{"$(", `"$("`},
+}
+
+// validateSnippets denies, with denySnippets, every ingress-nginx *-snippet
+// annotation and every other ingress-nginx annotation whose value could inject
+// configuration (SPEC 3).
+func validateSnippets(ing *networkingv1.Ingress, cfg *config.Config) field.ErrorList {
+	if !cfg.DenyNginxSnippets() {
+		return nil
+	}
+	var errs field.ErrorList
+	for _, k := range sortedKeys(ing.Annotations) {
+		// ingress-nginx reads keys case-sensitively; comparing in lower case
+		// costs nothing and also catches a controller configured otherwise.
+		lk := strings.ToLower(k)
+		if !strings.HasPrefix(lk, NginxPrefix) {
+			continue
+		}
+		if strings.HasSuffix(lk, "-snippet") {
+			errs = append(errs, field.Forbidden(annotationPath(k), fmt.Sprintf(
+				"nginx configuration snippets are not allowed on tenant Ingresses: they inject raw nginx configuration (%s); use the dedicated ingress-nginx annotations instead", cveClass)))
+			continue
+		}
+		v := ing.Annotations[k]
+		var found []string
+		for _, in := range injections {
+			if strings.Contains(v, in.seq) {
+				found = append(found, in.name)
+			}
+		}
+		if len(found) > 0 {
+			errs = append(errs, field.Invalid(annotationPath(k), shown(v), fmt.Sprintf(
+				"contains %s, which can inject nginx configuration (%s): ingress-nginx annotation values must not contain a newline, \";\", \"{\", \"}\", \"#\", a backtick or \"$(\"",
+				strings.Join(found, ", "), cveClass)))
+		}
+	}
+	return errs
+}
+
+// sortedKeys are the keys of m in order, so that denials come in a stable order.
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,87 @@
+package service
+
+import (
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"devgate.dev/devgate/policies/config"
+	"devgate.dev/devgate/policies/hosts"
+)
+
+// Endpoint is the HTTPS endpoint a Service gets (SPEC 2).
+type Endpoint struct {
+	// Host is `<service-name>-<namespace>.<domain>`.
+	Host string
+	// Port is the Service port the endpoint serves: its first HTTP port.
+	Port corev1.ServicePort
+	// Private is true for auto-ingress "private" (SPEC 4).
+	Private bool
+}
+
+// URL is the address devgate records in AnnotationEndpoint.
+func (e *Endpoint) URL() string { return hosts.URL(e.Host) }
+
+// endpoint is the endpoint that auto-ingress value mode ("true" or "private")
+// gives svc, or every reason it cannot have one.
+func endpoint(svc *corev1.Service, mode string, cfg *config.Config) (*Endpoint, field.ErrorList) {
+	var errs field.ErrorList
+	name := field.NewPath("metadata", "name")
+	asked := fmt.Sprintf("%s: %q", AnnotationAutoIngress, mode)
+	optOut := fmt.Sprintf("%s: %q", AnnotationAutoIngress, AutoIngressFalse)
+	host := ""
+	if svc.Name == "" {
+		errs = append(errs, field.Required(name, fmt.Sprintf(
+			"%s names the endpoint after the Service and generateName is resolved only after admission: set metadata.name", asked)))
+	} else {
+		label := hosts.Label(svc.Name, svc.Namespace)
+		host = hosts.Host(label, cfg.Domain)
+		if msg := hosts.LabelTooLong(label); msg != "" {
+			errs = append(errs, field.Invalid(name, svc.Name, fmt.Sprintf("%s needs the host %s, which is too long: %s: %s, or set %s",
+				asked, host, msg, hosts.Shorten("the Service name", svc.Name, svc.Namespace), optOut)))
+		} else if err := hosts.Check(host, svc.Namespace, cfg.Domain); err != nil {
+			errs = append(errs, field.Invalid(name, svc.Name, fmt.Sprintf("%s needs the host %s, which is not allowed: %v", asked, host, err)))
+		}
+	}
+	port := HTTPPort(svc)
+	if port == nil {
+		ports := field.NewPath("spec", "ports")
+		need := fmt.Sprintf("%s needs an HTTP port: protocol TCP or unset, appProtocol unset or one of %s, and a name that does not start with %s; or set %s",
+			asked, strings.Join(httpAppProtocols, ", "), strings.Join(nonHTTPNamePrefixes, ", "), optOut)
+		if len(svc.Spec.Ports) == 0 {
+			errs = append(errs, field.Required(ports, need))
+		} else {
+			errs = append(errs, field.Invalid(ports, describePorts(svc), "no port is HTTP: "+need))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return &Endpoint{Host: host, Port: *port, Private: mode == AutoIngressPrivate}, nil
+}
+
+// EndpointFor is the endpoint svc's auto-ingress annotation gives it, as the
+// controller and the CLI see a stored Service. It is (nil, nil) when the
+// annotation is absent or "false" or the namespace is not managed, and (nil,
+// err) when the annotation asks for an endpoint the Service cannot have (the
+// webhook denies such a Service; one stored before devgate or before a
+// configuration change can still be like this).
+func EndpointFor(svc *corev1.Service, cfg *config.Config) (*Endpoint, error) {
+	if svc == nil || !cfg.Managed(svc.Namespace) {
+		return nil, nil
+	}
+	v, ok := svc.Annotations[AnnotationAutoIngress]
+	switch {
+	case !ok || v == AutoIngressFalse:
+		return nil, nil
+	case v != AutoIngressTrue && v != AutoIngressPrivate:
+		return nil, field.NotSupported(annotationPath(AnnotationAutoIngress), shown(v), autoIngressValues)
+	}
+	ep, errs := endpoint(svc, v, cfg)
+	if len(errs) > 0 {
+		return nil, errs.ToAggregate()
+	}
+	return ep, nil
+}

@@ -1,0 +1,154 @@
+// Package service is devgate's policy for Services (SPEC 2): it gives a Service
+// with dev.okteto.com/auto-ingress an HTTPS endpoint on the platform domain,
+// turns LoadBalancer and NodePort Services into endpoints, records the
+// endpoint's URL, and describes the Ingress the controller owns for it.
+package service
+
+import (
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"devgate.dev/devgate/policies"
+	"devgate.dev/devgate/policies/config"
+)
+
+// Policy is the Service policy: a Mutator, a Validator and a Generator.
+type Policy struct{}
+
+// New returns the Service policy.
+func New() *Policy { return &Policy{} }
+
+var (
+	_ policies.Mutator   = (*Policy)(nil)
+	_ policies.Validator = (*Policy)(nil)
+	_ policies.Generator = (*Policy)(nil)
+)
+
+// Name implements policies.Policy.
+func (*Policy) Name() string { return "service-endpoint" }
+
+// Handles implements policies.Policy: v1 Services on CREATE and UPDATE, in
+// both webhooks.
+func (*Policy) Handles() []policies.Rule {
+	return []policies.Rule{{
+		GroupVersionKind: corev1.SchemeGroupVersion.WithKind("Service"),
+		Resource:         "services",
+		Operations:       []policies.Operation{policies.Create, policies.Update},
+		Mutating:         true,
+		Validating:       true,
+	}}
+}
+
+// Mutate implements policies.Mutator.
+func (*Policy) Mutate(req *policies.Request) policies.Result {
+	svc, ok := req.Object.(*corev1.Service)
+	if !ok || svc == nil {
+		return policies.Result{}
+	}
+	return policies.Result{Warnings: Mutate(svc, req.Config)}
+}
+
+// Validate implements policies.Validator.
+func (*Policy) Validate(req *policies.Request) policies.Result {
+	svc, ok := req.Object.(*corev1.Service)
+	if !ok || svc == nil {
+		return policies.Result{}
+	}
+	return policies.Result{Denials: Validate(svc, req.Config)}
+}
+
+// Generate implements policies.Generator: the Ingress the controller owns for
+// the Service, if it gets an endpoint.
+func (*Policy) Generate(obj runtime.Object, cfg *config.Config) ([]client.Object, error) {
+	svc, ok := obj.(*corev1.Service)
+	if !ok {
+		return nil, nil
+	}
+	ing, err := DesiredIngress(svc, cfg)
+	if ing == nil {
+		return nil, err
+	}
+	return []client.Object{ing}, nil
+}
+
+// Mutate applies the Service mutation to svc in place and returns its
+// warnings. It is idempotent: a converted Service is ClusterIP and carries
+// the annotation it was given, so a second run finds nothing to do.
+func Mutate(svc *corev1.Service, cfg *config.Config) []string {
+	v, has := svc.Annotations[AnnotationAutoIngress]
+	var convertedFrom corev1.ServiceType
+	// An invalid value is left for Validate to deny, unconverted.
+	if cfg.ConvertLoadBalanced() && loadBalanced(svc) && (!has || v == AutoIngressTrue || v == AutoIngressPrivate) {
+		convertedFrom = svc.Spec.Type
+		convertToClusterIP(svc)
+	}
+	// A converted Service without the annotation is treated as "true", and
+	// gets the annotation written out so the controller and the CLI see it.
+	implicit := convertedFrom != "" && !has
+	mode := v
+	if implicit {
+		mode = AutoIngressTrue
+	}
+	var ep *Endpoint
+	var problems field.ErrorList
+	if mode == AutoIngressTrue || mode == AutoIngressPrivate {
+		ep, problems = endpoint(svc, mode, cfg)
+	}
+	if ep != nil {
+		if implicit {
+			setAnnotation(svc, AnnotationAutoIngress, AutoIngressTrue)
+		}
+		setAnnotation(svc, AnnotationEndpoint, ep.URL())
+	} else {
+		// devgate owns the annotation: a stale or hand-written one goes.
+		delete(svc.Annotations, AnnotationEndpoint)
+	}
+	if convertedFrom == "" {
+		return nil
+	}
+	msg := fmt.Sprintf("%s: type %s converted to ClusterIP (convertLoadBalancedServices)", describe(svc), convertedFrom)
+	switch {
+	case ep != nil:
+		msg += "; its endpoint is " + ep.URL()
+	case implicit:
+		// Not a denial: the tenant did not ask for an endpoint.
+		reasons := make([]string, 0, len(problems))
+		for _, p := range problems {
+			reasons = append(reasons, p.Error())
+		}
+		msg += "; it gets no endpoint: " + strings.Join(reasons, "; ")
+	}
+	return []string{msg}
+}
+
+// Validate returns every reason to deny svc: an invalid auto-ingress value, or
+// an endpoint asked for that the Service cannot have.
+func Validate(svc *corev1.Service, cfg *config.Config) field.ErrorList {
+	v, has := svc.Annotations[AnnotationAutoIngress]
+	switch {
+	case !has || v == AutoIngressFalse:
+		return nil
+	case v == AutoIngressTrue || v == AutoIngressPrivate:
+		_, errs := endpoint(svc, v, cfg)
+		return errs
+	default:
+		return field.ErrorList{field.NotSupported(annotationPath(AnnotationAutoIngress), shown(v), autoIngressValues)}
+	}
+}
+
+func setAnnotation(svc *corev1.Service, key, value string) {
+	if svc.Annotations == nil {
+		svc.Annotations = map[string]string{}
+	}
+	svc.Annotations[key] = value
+}
+
+// describe names svc in warnings: "Service alice/web".
+func describe(svc *corev1.Service) string {
+	return fmt.Sprintf("Service %s/%s", svc.Namespace, svc.Name)
+}
