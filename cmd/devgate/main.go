@@ -6,6 +6,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -35,12 +36,17 @@ func newRootCommand() *cobra.Command {
 }
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-func run(args []string) int {
+// run executes the command line and returns the exit status: 0, 1 or the
+// subcommand's own, 2 for bad usage or input.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRootCommand()
 	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	err := root.Execute()
 	var exit exitError
 	var usage usageError
@@ -50,10 +56,10 @@ func run(args []string) int {
 	case errors.As(err, &exit):
 		return exit.code
 	case errors.As(err, &usage):
-		fmt.Fprintln(os.Stderr, "devgate:", err)
+		fmt.Fprintln(stderr, "devgate:", err)
 		return 2
 	default:
-		fmt.Fprintln(os.Stderr, "devgate:", err)
+		fmt.Fprintln(stderr, "devgate:", err)
 		return 1
 	}
 }

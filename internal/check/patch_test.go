@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
 )
 
 func jsonpatchOp(op, path string) jsonpatch.Operation { return jsonpatch.NewOperation(op, path, "x") }
@@ -85,5 +86,23 @@ func TestRenderTyped(t *testing.T) {
 	var m map[string]any
 	if err := json.Unmarshal(doc, &m); err != nil || m["status"] == nil || m["kind"] != "Service" {
 		t.Errorf("a status with content is kept: %s", doc)
+	}
+}
+
+func TestJSONToYAMLMatchesSigsYAML(t *testing.T) {
+	for _, doc := range []string{
+		`{"apiVersion":"v1","kind":"Service","metadata":{"name":"a","annotations":{"dev.okteto.com/auto-ingress":"yes","b":"true","c":"on","d":"1.0","e":"0x1F","f":"2024-01-01","g":"~","h":"","i":"a: b","j":"- x","k":"#c","l":"multi\nline","m":"null"}},"spec":{"ports":[{"port":80,"targetPort":"8080"}],"x":1.5,"y":-3,"z":1e3,"big":18446744073709551615,"t":true,"n":null,"empty":{},"list":[]}}`,
+		`{"data":{"token":"WnE5LWtxM0xtUDB3UnQ3WQ=="},"stringData":{"ttl":"86400000"}}`,
+	} {
+		want, err := yaml.JSONToYAML([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := jsonToYAML([]byte(doc)); string(got) != string(want) {
+			t.Errorf("jsonToYAML:\n%s\nsigs.k8s.io/yaml:\n%s", got, want)
+		}
+	}
+	if got := string(jsonToYAML([]byte(`not json`))); got != "not json\n" {
+		t.Errorf("fallback: %q", got)
 	}
 }

@@ -68,6 +68,7 @@ type reader struct {
 	stdin     io.Reader
 	stdinUsed bool
 	namespace string
+	workers   int
 }
 
 // readPaths reads every object of every path, in the order given; a directory
@@ -84,7 +85,7 @@ func (r *reader) readPaths(paths []string) ([]*object, error) {
 			if err != nil {
 				return nil, err
 			}
-			got, err := readDocuments(displayName(f), data, r.namespace)
+			got, err := readDocuments(displayName(f), data, r.namespace, r.workers)
 			if err != nil {
 				return nil, err
 			}
@@ -166,8 +167,9 @@ func unwrapPathError(err error) error {
 
 // readDocuments reads the objects of one file: a stream of JSON values, or
 // multi-document YAML. Empty documents are skipped; Lists are expanded.
-// namespace is the default namespace of objects that name none.
-func readDocuments(source string, data []byte, namespace string) ([]*object, error) {
+// namespace is the default namespace of objects that name none; workers
+// bounds how many YAML documents are decoded at once.
+func readDocuments(source string, data []byte, namespace string, workers int) ([]*object, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark
 	if looksLikeJSON(source, data) {
 		objs, err := readJSONStream(source, data, namespace)
@@ -177,7 +179,7 @@ func readDocuments(source string, data []byte, namespace string) ([]*object, err
 		// A .yaml file may start with a YAML flow mapping, which is not JSON:
 		// read it as YAML, and report the YAML error if that fails too.
 	}
-	return readYAMLStream(source, data, namespace)
+	return readYAMLStream(source, data, namespace, workers)
 }
 
 // looksLikeJSON sniffs the stream as the API machinery does: a .json file, or
@@ -230,26 +232,32 @@ func lineAt(data []byte, off int) int {
 // readYAMLStream reads multi-document YAML. Documents are numbered as a person
 // counts them: a part between `---` separators that holds only comments or
 // blank lines (a licence header, a trailing separator) is not a document.
-func readYAMLStream(source string, data []byte, namespace string) ([]*object, error) {
-	var objs []*object
-	doc := 0
-	for _, c := range splitYAML(data) {
-		doc++
-		pos := position{source: source, document: doc, line: c.line}
+//
+// Splitting is cheap and sequential; decoding YAML is the expensive part of
+// reading, so the documents are decoded in parallel and joined in order.
+func readYAMLStream(source string, data []byte, namespace string, workers int) ([]*object, error) {
+	chunks := splitYAML(data)
+	got := make([][]*object, len(chunks))
+	errs := make([]error, len(chunks))
+	forEach(len(chunks), workers, func(i int) {
+		pos := position{source: source, document: i + 1, line: chunks[i].line}
 		// Strict: duplicate keys are an error, as with kubectl apply's default
 		// strict field validation; silently keeping the last value could hide an
 		// annotation from the reviewer.
-		raw, err := yaml.YAMLToJSONStrict(c.text)
+		raw, err := yaml.YAMLToJSONStrict(chunks[i].text)
 		if err != nil {
-			return nil, pos.errorf("%s", strings.TrimPrefix(err.Error(), "error converting YAML to JSON: "))
+			errs[i] = pos.errorf("%s", strings.TrimPrefix(err.Error(), "error converting YAML to JSON: "))
+			return
 		}
-		got, err := decodeDocument(pos, raw, namespace)
+		got[i], errs[i] = decodeDocument(pos, raw, namespace)
+	})
+	// The first error in document order, whichever worker found it first.
+	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
-		objs = append(objs, got...)
 	}
-	return objs, nil
+	return slices.Concat(got...), nil
 }
 
 // yamlChunk is one document's text and the line it starts on.

@@ -128,7 +128,7 @@ items:
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			objs, err := readDocuments(tt.source, []byte(tt.data), "default")
+			objs, err := readDocuments(tt.source, []byte(tt.data), "default", 2)
 			if err != nil {
 				t.Fatalf("readDocuments: %v", err)
 			}
@@ -221,7 +221,7 @@ func TestReadDocumentsErrors(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := readDocuments(tt.source, []byte(tt.data), "default")
+			_, err := readDocuments(tt.source, []byte(tt.data), "default", 2)
 			var ie *InputError
 			if !errors.As(err, &ie) {
 				t.Fatalf("want an *InputError, got %v", err)
@@ -357,7 +357,7 @@ func FuzzReadDocuments(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data string) {
 		for _, source := range []string{"f.yaml", "f.json"} {
-			objs, err := readDocuments(source, []byte(data), "default")
+			objs, err := readDocuments(source, []byte(data), "default", 2)
 			if err != nil {
 				var ie *InputError
 				if !errors.As(err, &ie) || ie.Source != source {

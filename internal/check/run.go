@@ -11,8 +11,6 @@ import (
 	"io"
 	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 
 	"gomodules.xyz/jsonpatch/v2"
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -111,6 +109,8 @@ type Result struct {
 	// workers so that the conversion runs in parallel.
 	yamlObject    []byte
 	yamlGenerated [][]byte
+	// jsonDoc is the result in the -o json document, encoded by the workers.
+	jsonDoc []byte
 }
 
 // Mutated reports whether the object was allowed with a non-empty patch.
@@ -133,7 +133,7 @@ func Run(opts Options) (*Report, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, err
 	}
-	rd := &reader{stdin: opts.Stdin, namespace: opts.Namespace}
+	rd := &reader{stdin: opts.Stdin, namespace: opts.Namespace, workers: opts.Workers}
 	objs, err := rd.readPaths(opts.Filenames)
 	if err != nil {
 		return nil, err
@@ -186,20 +186,7 @@ func (opts *Options) setDefaults() error {
 func checkAll(opts Options, objs, olds []*object) *Report {
 	c := newChecker(opts, olds, objs)
 	results := make([]Result, len(objs))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(opts.Workers, max(len(objs), 1)) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(objs) {
-					return
-				}
-				results[i] = c.check(objs[i])
-			}
-		})
-	}
-	wg.Wait()
+	forEach(len(objs), opts.Workers, func(i int) { results[i] = c.check(objs[i]) })
 	report := &Report{Results: results}
 	for i := range results {
 		r := &results[i]
@@ -309,8 +296,13 @@ func (c *checker) check(o *object) Result {
 	if r.Allowed && out.Object != nil && c.cfg.Managed(o.namespace) {
 		c.generate(&r, &out, wantObjects)
 	}
-	if c.output == OutputYAML {
+	switch c.output {
+	case OutputYAML:
 		r.toYAML()
+	case OutputJSON:
+		// An error here cannot happen with these types; renderJSON retries
+		// and reports it should it ever.
+		_ = r.toJSON()
 	}
 	return r
 }

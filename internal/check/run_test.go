@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -559,5 +560,26 @@ func TestRunWorkersKeepOrder(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Error("results out of input order")
+	}
+}
+
+// TestRenderJSONLayout checks that the report assembled from pre-encoded
+// results is byte for byte what json.Encoder writes for the whole Report.
+func TestRenderJSONLayout(t *testing.T) {
+	for _, files := range []map[string]string{{"m.yaml": mixed}, {"e.yaml": ""}, {"one.yaml": svcYAML("a")}} {
+		report, stdout, _, err := run(t, files, Options{Filenames: slices.Collect(maps.Keys(files)), Output: OutputJSON})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(report); err != nil {
+			t.Fatal(err)
+		}
+		if stdout != want.String() {
+			t.Errorf("got:\n%s\nwant:\n%s", stdout, want.String())
+		}
 	}
 }
