@@ -30,7 +30,7 @@ Exit status: 0 when every object is allowed, 1 when any is denied, 2 for bad
 usage or input.`,
 		Example: `  devgate check -f manifests/
   devgate check -f service.yaml --old live/service.yaml --as alice
-  helm template ./chart | devgate check -f - -n team-a -o yaml | kubectl apply -f -`,
+  helm template ./chart | devgate check -f - -n team-a -o yaml | kubectl apply --server-side -f -`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usageError{fmt.Errorf("unexpected argument %q: give manifests with -f", args[0])}

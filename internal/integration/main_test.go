@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"k8s.io/client-go/kubernetes"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"devgate.dev/devgate/internal/controlplane"
 	"devgate.dev/devgate/internal/devenv"
@@ -43,6 +44,9 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	// envtest logs through controller-runtime's global logger; the tests read
+	// outcomes through kubectl, not logs.
+	ctrllog.SetLogger(logr.Discard())
 	if _, err := controlplane.FindAssets(); err != nil {
 		fmt.Fprintln(os.Stderr, "integration tests need the control-plane binaries:", err)
 		return 1
