@@ -31,7 +31,7 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newServeCommand(), newDevCommand(), newCheckCommand())
+	root.AddCommand(newServeCommand(), newDevCommand(), newCheckCommand(), newAuthCommand())
 	return root
 }
 

@@ -1,0 +1,217 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+
+	"devgate.dev/devgate/internal/configsource"
+)
+
+// Options are the flags of `devgate auth`.
+type Options struct {
+	ConfigPath string
+	RestConfig *rest.Config
+	// BindAddress is where to listen, unless Listener is set.
+	BindAddress string
+	Listener    net.Listener
+	// CookieSecret signs session cookies: at least MinSecretLength bytes.
+	CookieSecret []byte
+	// AccessCacheTTL is how long an access decision is reused; 0 disables.
+	AccessCacheTTL time.Duration
+	// SessionMaxAge bounds a session cookie's life.
+	SessionMaxAge time.Duration
+	// FailureBurst and FailureRefill tune the per-client failure limit.
+	FailureBurst  int
+	FailureRefill time.Duration
+	// ConfigPollInterval is how often the configuration file is re-read.
+	ConfigPollInterval time.Duration
+	Logger             logr.Logger
+}
+
+// Defaults of the options left zero.
+const (
+	DefaultBindAddress    = ":8082"
+	DefaultAccessCacheTTL = 10 * time.Second
+	DefaultSessionMaxAge  = 8 * time.Hour
+	defaultFailureBurst   = 10
+	defaultFailureRefill  = 6 * time.Second
+)
+
+// Server is a configured `devgate auth`, listening but not yet serving.
+type Server struct {
+	opts     Options
+	cache    cache.Cache
+	config   *configsource.Source
+	listener net.Listener
+	http     *http.Server
+	synced   atomic.Bool
+}
+
+// New checks the options, reads the configuration, prepares the informer
+// caches and listens.
+func New(opts Options) (*Server, error) {
+	if len(opts.CookieSecret) < MinSecretLength {
+		return nil, fmt.Errorf("the cookie secret must be at least %d bytes, it is %d", MinSecretLength, len(opts.CookieSecret))
+	}
+	if opts.BindAddress == "" {
+		opts.BindAddress = DefaultBindAddress
+	}
+	if opts.SessionMaxAge <= 0 {
+		opts.SessionMaxAge = DefaultSessionMaxAge
+	}
+	if opts.FailureBurst <= 0 {
+		opts.FailureBurst = defaultFailureBurst
+	}
+	if opts.FailureRefill <= 0 {
+		opts.FailureRefill = defaultFailureRefill
+	}
+	if opts.ConfigPollInterval <= 0 {
+		opts.ConfigPollInterval = 2 * time.Second
+	}
+	src, err := configsource.Load(opts.ConfigPath, nil, opts.Logger.WithName("config"))
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	c, err := cache.New(opts.RestConfig, cache.Options{Scheme: scheme, ByObject: cacheOptions()})
+	if err != nil {
+		return nil, fmt.Errorf("informer cache: %w", err)
+	}
+	store, err := setupCache(context.Background(), c)
+	if err != nil {
+		return nil, fmt.Errorf("informer cache: %w", err)
+	}
+	// One SubjectAccessReview per user and namespace every AccessCacheTTL:
+	// client-go's default of 5 per second would queue a busy ingress.
+	reviews := rest.CopyConfig(opts.RestConfig)
+	reviews.QPS, reviews.Burst = 50, 100
+	cs, err := kubernetes.NewForConfig(reviews)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, cache: c, config: src}
+	s.http = &http.Server{
+		Handler:           s.routes(store, SubjectAccessReviewer{Client: cs.AuthorizationV1().SubjectAccessReviews()}),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	s.listener = opts.Listener
+	if s.listener == nil {
+		if s.listener, err = net.Listen("tcp", opts.BindAddress); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// routes builds the handler: the auth endpoints under /auth/ (the paths of
+// the default authURL and signinURL) and at the root, and the probes.
+func (s *Server) routes(store Store, reviewer AccessReviewer) http.Handler {
+	now := time.Now
+	log := s.opts.Logger
+	resolver := &Resolver{Store: store, Config: s.config, Now: now}
+	sessions := Sessions{Secret: s.opts.CookieSecret}
+	limiter := &FailureLimiter{Burst: s.opts.FailureBurst, Refill: s.opts.FailureRefill, MaxClients: 100_000, Now: now}
+	verify := &verifyHandler{
+		auth:    &Authenticator{Resolver: resolver, Sessions: sessions},
+		access:  &CachedReviewer{Next: reviewer, TTL: s.opts.AccessCacheTTL, MaxEntries: 100_000, Now: now},
+		limiter: limiter, now: now, log: log.WithName("verify"),
+	}
+	signin := &signinHandler{resolver: resolver, sessions: sessions, config: s.config, limiter: limiter,
+		maxAge: s.opts.SessionMaxAge, now: now, log: log.WithName("signin")}
+	mux := http.NewServeMux()
+	for _, prefix := range []string{"/auth", ""} {
+		mux.Handle(prefix+"/verify", verify)
+		mux.Handle(prefix+"/signin", signin)
+	}
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.synced.Load() {
+			http.Error(w, "informer caches are not synced yet", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok"))
+	})
+	return mux
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.listener.Addr() }
+
+// Start serves until ctx ends, then shuts down gracefully: in-flight
+// requests finish, then the caches and the configuration watch stop.
+func (s *Server) Start(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 2)
+	wg.Go(func() {
+		if err := s.cache.Start(ctx); err != nil {
+			errc <- fmt.Errorf("informer cache: %w", err)
+		}
+	})
+	wg.Go(func() {
+		if s.cache.WaitForCacheSync(ctx) {
+			s.synced.Store(true)
+			s.opts.Logger.Info("caches synced: ready")
+		}
+	})
+	wg.Go(func() { s.watchConfig(ctx) })
+	wg.Go(func() {
+		s.opts.Logger.Info("serving", "address", s.listener.Addr().String())
+		if err := s.http.Serve(s.listener); !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	})
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	shutdown, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	err = errors.Join(err, s.http.Shutdown(shutdown))
+	cancel()
+	wg.Wait()
+	return err
+}
+
+// watchConfig re-reads the configuration file (domain, tokens.maxTTL).
+func (s *Server) watchConfig(ctx context.Context) {
+	log := s.opts.Logger.WithName("config")
+	t := time.NewTicker(s.opts.ConfigPollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		changed, err := s.config.Reload()
+		switch {
+		case err != nil:
+			log.Error(err, "invalid configuration: keeping the last good one", "path", s.opts.ConfigPath)
+		case changed:
+			log.Info("configuration reloaded", "path", s.opts.ConfigPath)
+		}
+	}
+}

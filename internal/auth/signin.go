@@ -1,0 +1,161 @@
+package auth
+
+import (
+	_ "embed"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/go-logr/logr"
+)
+
+//go:embed signin.html
+var signinHTML string
+
+var signinPage = template.Must(template.New("signin").Parse(signinHTML))
+
+type signinData struct {
+	Domain   string
+	Action   string
+	Redirect string
+	Error    string
+	SignedIn bool
+}
+
+// maxSigninForm bounds the sign-in form: a token is at most 4096 characters.
+const maxSigninForm = 16 << 10
+
+// signinHandler serves the sign-in page: GET shows the form, POST checks the
+// token and sets the session cookie.
+type signinHandler struct {
+	resolver *Resolver
+	sessions Sessions
+	config   ConfigSource
+	limiter  *FailureLimiter
+	// maxAge bounds a session; the token's own expiry may end it sooner.
+	maxAge time.Duration
+	now    func() time.Time
+	log    logr.Logger
+}
+
+func (h *signinHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.securityHeaders(w)
+	domain := h.config.Current().Domain
+	data := signinData{Domain: domain, Action: r.URL.Path}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+	case http.MethodPost:
+		r.Body = http.MaxBytesReader(w, r.Body, maxSigninForm)
+		if err := r.ParseForm(); err != nil {
+			h.render(w, http.StatusBadRequest, data, "The form could not be read.")
+			return
+		}
+	default:
+		w.Header().Set("Allow", "GET, HEAD, POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	// Query first, then the form's hidden field (r.FormValue reads both).
+	if rd := r.FormValue("rd"); rd != "" {
+		safe, err := safeRedirect(rd, domain)
+		if err != nil {
+			h.log.V(1).Info("refused redirect target", "client", clientAddress(r))
+			h.render(w, http.StatusBadRequest, data, "This sign-in link is not valid: "+err.Error()+".")
+			return
+		}
+		data.Redirect = safe
+	}
+	if r.Method != http.MethodPost {
+		h.render(w, http.StatusOK, data, "")
+		return
+	}
+	h.signin(w, r, data)
+}
+
+func (h *signinHandler) signin(w http.ResponseWriter, r *http.Request, data signinData) {
+	// A cross-site form post could sign a victim in with the attacker's token
+	// (login CSRF). Browsers send Origin with every POST; other clients may
+	// omit it.
+	if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, data.Domain) {
+		h.render(w, http.StatusForbidden, data, "Sign in from this page itself.")
+		return
+	}
+	client := clientAddress(r)
+	if ok, wait := h.limiter.Allow(client); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.5)))
+		h.render(w, http.StatusTooManyRequests, data, "Too many failed attempts: try again in "+wait.Round(time.Second).String()+".")
+		return
+	}
+	token := r.PostFormValue("token")
+	if token == "" {
+		h.render(w, http.StatusBadRequest, data, "Enter a token.")
+		return
+	}
+	d := DigestOf(token)
+	id, err := h.resolver.Resolve(r.Context(), d)
+	var why refusal
+	switch {
+	case errors.As(err, &why):
+		h.limiter.Fail(client)
+		h.log.V(1).Info("sign-in refused", "client", client, "reason", why.Error())
+		h.render(w, http.StatusUnauthorized, data, "This token is not valid: it is unknown, disabled or expired.")
+		return
+	case err != nil:
+		h.log.Error(err, "resolving a token failed", "client", client)
+		h.render(w, http.StatusInternalServerError, data, "Signing in failed; try again later.")
+		return
+	}
+	now := h.now()
+	expires := now.Add(h.maxAge)
+	if !id.Expires.IsZero() && id.Expires.Before(expires) {
+		expires = id.Expires
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name:     CookieName,
+		Value:    h.sessions.Encode(d, expires),
+		Domain:   data.Domain,
+		Path:     "/",
+		Expires:  expires,
+		MaxAge:   max(1, int(expires.Sub(now).Seconds())),
+		Secure:   true,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	})
+	h.log.Info("signed in", "client", client, "user", id.User)
+	if data.Redirect != "" {
+		http.Redirect(w, r, data.Redirect, http.StatusSeeOther)
+		return
+	}
+	data.SignedIn = true
+	h.render(w, http.StatusOK, data, "")
+}
+
+// sameOrigin reports whether origin is the sign-in page's own: https and the
+// domain itself (any port, as behind a port-forward).
+func sameOrigin(origin, domain string) bool {
+	u, err := url.Parse(origin)
+	return err == nil && u.Scheme == "https" && u.Hostname() == domain
+}
+
+func (h *signinHandler) securityHeaders(w http.ResponseWriter) {
+	hdr := w.Header()
+	hdr.Set("Cache-Control", "no-store")
+	// No scripts at all; inline styles only. No form-action: browsers apply it
+	// to the redirect after the post too, which goes to another host.
+	hdr.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'")
+	hdr.Set("X-Frame-Options", "DENY")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("Referrer-Policy", "no-referrer")
+}
+
+func (h *signinHandler) render(w http.ResponseWriter, status int, data signinData, msg string) {
+	data.Error = msg
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := signinPage.Execute(w, data); err != nil {
+		h.log.Error(err, "rendering the sign-in page")
+	}
+}
