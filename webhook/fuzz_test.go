@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"encoding/json"
 	"net/http"
 	"testing"
 
@@ -36,6 +37,37 @@ func FuzzServeHTTP(f *testing.F) {
 			default:
 				t.Fatalf("%s: status %d for %q: %s", s.Name, rec.Code, body, rec.Body)
 			}
+		}
+	})
+}
+
+// FuzzDecodeReview checks DecodeReview on arbitrary bytes: it never panics,
+// whatever it accepts is an admission.k8s.io/v1 AdmissionReview with a
+// request and a uid, and what it accepts it accepts again once re-encoded.
+func FuzzDecodeReview(f *testing.F) {
+	f.Add([]byte(``))
+	f.Add([]byte(`null`))
+	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}`))
+	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview","request":{"uid":"1"}}`))
+	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"1","object":{"metadata":{}}}}`))
+	f.Add([]byte(`{"APIVERSION":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"1","object":[1]}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		review, err := DecodeReview(body)
+		if err != nil {
+			if review != nil || err.Error() == "" {
+				t.Fatalf("error %q with review %v", err, review)
+			}
+			return
+		}
+		if review.APIVersion != admissionv1.SchemeGroupVersion.String() || review.Kind != "AdmissionReview" || review.Request == nil || review.Request.UID == "" {
+			t.Fatalf("accepted %q as %+v", body, review)
+		}
+		again, err := json.Marshal(review)
+		if err != nil {
+			t.Fatalf("cannot re-encode %q: %v", body, err)
+		}
+		if _, err := DecodeReview(again); err != nil {
+			t.Fatalf("accepted %q but not its re-encoding %s: %v", body, again, err)
 		}
 	})
 }

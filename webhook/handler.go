@@ -63,6 +63,14 @@ func (h *Handler) Handle(_ context.Context, req admission.Request) admission.Res
 		// API server always sends it, so only a malformed request lands here.
 		return admission.Errored(http.StatusBadRequest, errNoOldObject)
 	}
+	if h.Engine.Handles(in.Kind) {
+		if err := checkObject("request.object", in.Object, in.Kind); err != nil {
+			return admission.Errored(http.StatusBadRequest, err)
+		}
+		if err := checkObject("request.oldObject", in.OldObject, in.Kind); err != nil {
+			return admission.Errored(http.StatusBadRequest, err)
+		}
+	}
 	cfg := h.Config.Current()
 	var out engine.Output
 	if h.Mutating {
@@ -78,7 +86,7 @@ func (h *Handler) Handle(_ context.Context, req admission.Request) admission.Res
 				Status:  metav1.StatusFailure,
 				Code:    http.StatusUnprocessableEntity,
 				Reason:  metav1.StatusReasonInvalid,
-				Message: engine.DenialMessage(req.Kind.Kind, req.Namespace, name, out.Denials),
+				Message: engine.DenialMessage(req.Kind.Kind, req.Namespace, name, shortened(out.Denials)),
 			},
 		}}
 		resp.Warnings = out.Warnings

@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"runtime/debug"
+	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -31,6 +31,10 @@ type Server struct {
 	Handler admission.Handler
 	// Name labels the metrics: "mutate" or "validate".
 	Name string
+	// BodyTimeout bounds reading the request body; zero means
+	// DefaultBodyTimeout. A client that stalls gets 408 instead of holding
+	// the handler forever.
+	BodyTimeout time.Duration
 }
 
 // ServeHTTP implements http.Handler.
@@ -49,24 +53,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		timer.done("bad_request")
 		return
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+	if ct := r.Header.Get("Content-Type"); !isJSON(ct) {
 		httpError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("content type %q is not supported, only application/json", ct))
 		timer.done("bad_request")
 		return
 	}
+	// A declared length over the limit is refused before any byte is read.
 	if r.ContentLength > MaxRequestBytes {
 		httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body of %d bytes exceeds the limit of %d bytes", r.ContentLength, MaxRequestBytes))
 		timer.done("bad_request")
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxRequestBytes+1))
+	body, err := s.readBody(w, r)
 	if err != nil {
-		httpError(w, http.StatusBadRequest, "cannot read the request body: "+err.Error())
-		timer.done("bad_request")
-		return
-	}
-	if len(body) > MaxRequestBytes {
-		httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds the limit of %d bytes", MaxRequestBytes))
+		code, msg := bodyError(err)
+		httpError(w, code, msg)
 		timer.done("bad_request")
 		return
 	}

@@ -117,6 +117,11 @@ func TestMalformedReviewsGetHTTPErrors(t *testing.T) {
 		{"no request", []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}`), "application/json", http.StatusBadRequest, "has no request"},
 		{"no uid", bytes.Replace(valid, []byte(`"uid":"uid-1"`), []byte(`"uid":""`), 1), "application/json", http.StatusBadRequest, "has no uid"},
 		{"no object", review(t, admissionv1.Create, serviceKind, nil), "application/json", http.StatusBadRequest, "has no object"},
+		{"object not a JSON object", withObject(t, valid, `[1]`), "application/json", http.StatusBadRequest, "request.object is not a JSON object"},
+		{"object of another kind", withObject(t, valid, `{"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":"web"}}`), "application/json", http.StatusBadRequest, `request.object is networking.k8s.io/v1 "Ingress" but request.kind is v1 "Service"`},
+		{"object without metadata", withObject(t, valid, `{"apiVersion":"v1","kind":"Service","spec":{}}`), "application/json", http.StatusBadRequest, "request.object.metadata is missing"},
+		{"object with null metadata", withObject(t, valid, `{"metadata":null}`), "application/json", http.StatusBadRequest, "request.object.metadata is missing"},
+		{"content type with charset", valid, "application/json; charset=utf-8", http.StatusOK, `"allowed":true`},
 		{"wrong content type", valid, "text/plain", http.StatusUnsupportedMediaType, "content type"},
 		{"too large", append(valid, bytes.Repeat([]byte(" "), MaxRequestBytes)...), "application/json", http.StatusRequestEntityTooLarge, "exceeds the limit"},
 	}
@@ -133,6 +138,30 @@ func TestMalformedReviewsGetHTTPErrors(t *testing.T) {
 	}
 }
 
+// withObject replaces the request's object of a review built by review().
+func withObject(t *testing.T, body []byte, object string) []byte {
+	t.Helper()
+	var r map[string]any
+	if err := json.Unmarshal(body, &r); err != nil {
+		t.Fatal(err)
+	}
+	r["request"].(map[string]any)["object"] = json.RawMessage(object)
+	out, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestOldObjectWithoutMetadataIsBadRequest(t *testing.T) {
+	body := review(t, admissionv1.Update, serviceKind, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web"}})
+	body = bytes.Replace(body, []byte(`"operation":"UPDATE"`), []byte(`"operation":"UPDATE","oldObject":{"spec":{}}`), 1)
+	rec := post(newTestServer(false), body, "application/json")
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "request.oldObject.metadata is missing") {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+}
+
 func TestOnlyPOST(t *testing.T) {
 	rec := httptest.NewRecorder()
 	newTestServer(false).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/validate", nil))
@@ -145,7 +174,7 @@ func TestWrongObjectForKindIsDenied(t *testing.T) {
 	// The request says Service but the object is not one: the engine cannot
 	// decode it and denies, naming the problem, instead of crashing.
 	body := review(t, admissionv1.Create, serviceKind, nil)
-	body = bytes.Replace(body, []byte(`"operation":"CREATE"`), []byte(`"operation":"CREATE","object":{"spec":"not-an-object"}`), 1)
+	body = bytes.Replace(body, []byte(`"operation":"CREATE"`), []byte(`"operation":"CREATE","object":{"metadata":{"name":"web"},"spec":"not-an-object"}`), 1)
 	resp := decodeResponse(t, post(newTestServer(false), body, "application/json"))
 	if resp.Allowed || !strings.Contains(resp.Result.Message, "cannot decode Service") {
 		t.Fatalf("response = %+v", resp)
@@ -207,8 +236,21 @@ func (panicPolicy) Validate(*policies.Request) policies.Result { panic("boom") }
 func TestPanicIsRecovered(t *testing.T) {
 	s := &Server{Name: "validate", Handler: &Handler{Engine: engine.New(panicPolicy{}), Config: configsource.Static(config.Default())}}
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web"}}
+	panics := counterValue(t, "devgate_admission_panics_total", "webhook", "validate")
+	errs := counterValue(t, "devgate_admission_reviews_total", "webhook", "validate", "outcome", "error")
 	rec := post(s, review(t, admissionv1.Create, serviceKind, svc), "application/json")
 	if rec.Code != http.StatusInternalServerError {
 		t.Fatalf("status = %d", rec.Code)
+	}
+	if got := counterValue(t, "devgate_admission_panics_total", "webhook", "validate") - panics; got != 1 {
+		t.Fatalf("devgate_admission_panics_total went up by %v, want 1", got)
+	}
+	if got := counterValue(t, "devgate_admission_reviews_total", "webhook", "validate", "outcome", "error") - errs; got != 1 {
+		t.Fatalf("devgate_admission_reviews_total{outcome=error} went up by %v, want 1", got)
+	}
+	// The server keeps serving after a panic.
+	rec = post(newTestServer(false), review(t, admissionv1.Create, serviceKind, svc), "application/json")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status after a panic = %d", rec.Code)
 	}
 }

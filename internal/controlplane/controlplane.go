@@ -10,10 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -24,6 +26,10 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
+
+// apiServerStopTimeout is how long a restartable API server may take to stop
+// before it is killed.
+const apiServerStopTimeout = 5 * time.Second
 
 // Options configure a control plane.
 type Options struct {
@@ -44,6 +50,10 @@ type Options struct {
 	WithoutControllerManager bool
 	// Log receives the controller-manager's output; nil discards it.
 	Log io.Writer
+	// RestartableAPIServer keeps the API server's serving certificate in a
+	// directory of its own, so StopAPIServer and StartAPIServer bring it back
+	// on the same address with the same CA and clients reconnect (fault tests).
+	RestartableAPIServer bool
 }
 
 // ControlPlane is a running control plane.
@@ -59,6 +69,7 @@ type ControlPlane struct {
 	WebhookPort    int
 	WebhookCertDir string
 	assetsDir      string
+	apiServerDir   string
 }
 
 // FindAssets returns the directory with the control-plane binaries: $DEVGATE_ASSETS,
@@ -117,13 +128,27 @@ func Start(opts Options) (cp *ControlPlane, err error) {
 			LocalServingHost:   "127.0.0.1",
 		},
 	}
+	var apiServerDir string
+	if opts.RestartableAPIServer {
+		// envtest regenerates a random certificate directory, and with it the
+		// CA, on every start; a directory of ours survives a restart.
+		if apiServerDir, err = os.MkdirTemp("", "devgate-apiserver-"); err != nil {
+			return nil, err
+		}
+		// kube-apiserver drains open watches before it exits; a fault test
+		// wants it gone, so it is killed after a few seconds.
+		env.ControlPlane.APIServer = &envtest.APIServer{CertDir: apiServerDir, StopTimeout: apiServerStopTimeout}
+	}
 	cfg, err := env.Start()
 	if err != nil {
 		_ = env.Stop()
+		if apiServerDir != "" {
+			_ = os.RemoveAll(apiServerDir)
+		}
 		return nil, fmt.Errorf("starting etcd and kube-apiserver: %w", err)
 	}
 	cp = &ControlPlane{
-		env: env, Config: cfg, assetsDir: opts.AssetsDir,
+		env: env, Config: cfg, assetsDir: opts.AssetsDir, apiServerDir: apiServerDir,
 		KubeconfigPath: filepath.Join(opts.Dir, "kubeconfig"),
 		WebhookHost:    env.WebhookInstallOptions.LocalServingHost,
 		WebhookPort:    env.WebhookInstallOptions.LocalServingPort,
@@ -205,6 +230,18 @@ func (cp *ControlPlane) startControllerManager(logw io.Writer) error {
 	return nil
 }
 
+// WebhookURL is the base URL the webhook server is expected at, for webhook
+// configurations registered by URL (the paths are appended).
+func (cp *ControlPlane) WebhookURL() string {
+	return "https://" + net.JoinHostPort(cp.WebhookHost, strconv.Itoa(cp.WebhookPort))
+}
+
+// WebhookCABundle is the PEM bundle that verifies the serving certificate in
+// WebhookCertDir: the caBundle of such webhook configurations.
+func (cp *ControlPlane) WebhookCABundle() ([]byte, error) {
+	return os.ReadFile(filepath.Join(cp.WebhookCertDir, "tls.crt"))
+}
+
 // KubectlPath is the kubectl built with the control plane.
 func (cp *ControlPlane) KubectlPath() string { return filepath.Join(cp.assetsDir, "kubectl") }
 
@@ -226,11 +263,52 @@ func (cp *ControlPlane) Stop() error {
 		}
 		cp.kcm = nil
 	}
+	if cp.env != nil && cp.apiServerDir != "" {
+		errs = append(errs, cp.StopAPIServer())
+	}
 	if cp.env != nil {
 		if err := cp.env.Stop(); err != nil {
 			errs = append(errs, err)
 		}
 		cp.env = nil
 	}
+	if cp.apiServerDir != "" {
+		errs = append(errs, os.RemoveAll(cp.apiServerDir))
+		cp.apiServerDir = ""
+	}
 	return errors.Join(errs...)
+}
+
+// StopAPIServer stops kube-apiserver alone; etcd keeps the cluster's state.
+// It needs Options.RestartableAPIServer.
+func (cp *ControlPlane) StopAPIServer() error {
+	if cp.apiServerDir == "" {
+		return errors.New("the control plane was not started with RestartableAPIServer")
+	}
+	err := cp.env.ControlPlane.APIServer.Stop()
+	if err == nil {
+		return nil
+	}
+	// envtest kills kube-apiserver once it outlives its stop timeout and
+	// reports that as an error: what counts is that it is gone.
+	addr := cp.env.ControlPlane.APIServer.SecureServing.ListenAddr.HostPort()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		conn, dialErr := net.DialTimeout("tcp", addr, time.Second)
+		if dialErr != nil {
+			return nil
+		}
+		conn.Close()
+		time.Sleep(100 * time.Millisecond)
+	}
+	return err
+}
+
+// StartAPIServer starts kube-apiserver again after StopAPIServer, on the same
+// address and with the same certificates, and returns once it is healthy.
+func (cp *ControlPlane) StartAPIServer() error {
+	if cp.apiServerDir == "" {
+		return errors.New("the control plane was not started with RestartableAPIServer")
+	}
+	return cp.env.ControlPlane.APIServer.Start()
 }

@@ -21,6 +21,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -45,9 +46,17 @@ type Options struct {
 	HealthProbeBindAddress  string
 	LeaderElect             bool
 	LeaderElectionNamespace string
+	// LeaseDuration, RenewDeadline and RetryPeriod tune leader election;
+	// zero keeps controller-runtime's defaults (15s, 10s, 2s).
+	LeaseDuration time.Duration
+	RenewDeadline time.Duration
+	RetryPeriod   time.Duration
 	// Namespace is devgate's own, never managed; empty when it runs outside
 	// the cluster.
 	Namespace string
+	// SkipControllerNameValidation lets one process run several servers one
+	// after the other (tests); the controller's name is otherwise unique.
+	SkipControllerNameValidation bool
 	// ConfigPollInterval is how often the configuration file is re-read.
 	ConfigPollInterval time.Duration
 	Logger             logr.Logger
@@ -98,6 +107,10 @@ func New(opts Options) (*Server, error) {
 		// The lease is released on shutdown so a rolling update hands over at
 		// once instead of after the lease duration.
 		LeaderElectionReleaseOnCancel: true,
+		LeaseDuration:                 nonZero(opts.LeaseDuration),
+		RenewDeadline:                 nonZero(opts.RenewDeadline),
+		RetryPeriod:                   nonZero(opts.RetryPeriod),
+		Controller:                    ctrlconfig.Controller{SkipNameValidation: &opts.SkipControllerNameValidation},
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 			tokenindex.ServiceAccountMetadata(): tokenindex.CacheOptions(),
 		}},
@@ -136,13 +149,32 @@ func New(opts Options) (*Server, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if err := mgr.Add(manager.RunnableFunc(s.watchConfig)); err != nil {
+	if err := mgr.AddReadyzCheck("apiserver", apiServerCheck(opts.RestConfig)); err != nil {
 		return nil, err
 	}
-	if err := mgr.Add(manager.RunnableFunc(s.waitReady)); err != nil {
+	// Every replica serves the webhooks, so every replica follows the
+	// configuration file and reports readiness, leader or not.
+	if err := mgr.Add(everyReplica(s.watchConfig)); err != nil {
+		return nil, err
+	}
+	if err := mgr.Add(everyReplica(s.waitReady)); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// everyReplica is a runnable that runs whether or not this replica leads: a
+// plain manager.RunnableFunc would only start on the leader.
+type everyReplica func(context.Context) error
+
+func (f everyReplica) Start(ctx context.Context) error { return f(ctx) }
+func (everyReplica) NeedLeaderElection() bool          { return false }
+
+func nonZero(d time.Duration) *time.Duration {
+	if d == 0 {
+		return nil
+	}
+	return &d
 }
 
 // Start runs until ctx ends.

@@ -53,7 +53,7 @@ func (*ServiceAccountPolicy) Validate(req *policies.Request) policies.Result {
 	for _, label := range []string{LabelToken, LabelExternalID} {
 		was, had := oldLabels[label]
 		v, has := sa.Labels[label]
-		if had == has && was == v {
+		if had == has && sameSecret(was, v) {
 			continue
 		}
 		changed = true

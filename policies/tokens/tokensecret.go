@@ -137,15 +137,17 @@ func validateTokenUpdate(req *policies.Request, old, s *corev1.Secret) policies.
 	maxTTL := req.Config.MaxTTLMillis()
 
 	// Ownership comes from the stored object, so nobody takes a token over by
-	// rewriting user-id in the same update.
+	// rewriting user-id in the same update. A non-owner hears nothing else:
+	// an "immutable" denial (or its absence) would tell whether a guessed
+	// token equals the stored one.
 	if d := checkTokenOwner(req, old, "update"); d != nil {
-		res.Denials = append(res.Denials, d)
+		return deniedBy(d)
 	}
 
 	for _, key := range []string{KeyToken, KeyUserID, KeyKind} {
 		was, _ := secretValue(old, key)
 		v, path := secretValue(s, key)
-		if v == was {
+		if sameSecret(v, was) {
 			continue
 		}
 		bad := shown(v)

@@ -337,9 +337,22 @@ var tokenSecretUpdates = []admission{
 		detail:  `data[user-id]: Invalid value: "bob": user-id is immutable`,
 	},
 	{
-		name: "immutable: user-id, taking a token over is denied twice", op: policies.Update, user: bob,
+		name: "immutable: user-id, taking a token over is denied as not the owner", op: policies.Update, user: bob,
 		old: ptr(tokenSecret(aliceToken)), obj: ptr(tokenSecret(with(aliceToken, "user-id", "bob"))),
-		denials: []string{"data[user-id]: Forbidden", "data[user-id]: Invalid value"},
+		denials: []string{"data[user-id]: Forbidden"},
+	},
+	{
+		name: "immutable: user-id, changed by an admin", op: policies.Update, user: admin,
+		old: ptr(tokenSecret(aliceToken)), obj: ptr(tokenSecret(with(aliceToken, "user-id", "bob"))),
+		denials: []string{"data[user-id]: Invalid value"},
+		detail:  "user-id is immutable",
+	},
+	{
+		// Whether bob's guess equals the stored token must not show: the
+		// answer is the same for a right and a wrong guess.
+		name: "non-owner guessing the token hears only the ownership denial", op: policies.Update, user: bob,
+		old: ptr(tokenSecret(aliceToken)), obj: ptr(tokenSecret(with(aliceToken, "token", "Gu3ss!ng-Th3-T0ken"))),
+		denials: []string{"data[user-id]: Forbidden"},
 	},
 	{
 		name: "immutable: kind", op: policies.Update, user: admin,

@@ -1,0 +1,99 @@
+package webhook
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"unicode/utf8"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	sigsjson "sigs.k8s.io/json"
+)
+
+// envelope is the part of an object every handled kind shares, read before
+// the engine decodes the object itself.
+type envelope struct {
+	APIVersion string                     `json:"apiVersion"`
+	Kind       string                     `json:"kind"`
+	Metadata   json.RawMessage            `json:"metadata"`
+	Data       map[string]json.RawMessage `json:"data"`
+}
+
+var secretKind = schema.GroupVersionKind{Version: "v1", Kind: "Secret"}
+
+// checkObject rejects an object the API server would never send for a
+// request of kind gvk: not a JSON object, without metadata, of another kind
+// than the request says, or a Secret whose data is not base64. The error
+// names the field (where is "request.object" or "request.oldObject") and
+// never the value, which may be a token.
+func checkObject(where string, raw []byte, gvk schema.GroupVersionKind) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	var env envelope
+	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(raw, &env); err != nil {
+		// The engine names the field that does not decode; only a value that
+		// is not an object at all is this layer's to report.
+		if raw[0] != '{' {
+			return fmt.Errorf("%s is not a JSON object", where)
+		}
+		return nil
+	}
+	if env.Kind != "" || env.APIVersion != "" {
+		if got := schema.FromAPIVersionAndKind(env.APIVersion, env.Kind); got != gvk {
+			return fmt.Errorf("%s is %s %q but request.kind is %s %q",
+				where, env.APIVersion, env.Kind, gvk.GroupVersion(), gvk.Kind)
+		}
+	}
+	if len(env.Metadata) == 0 || string(env.Metadata) == "null" {
+		return fmt.Errorf("%s.metadata is missing", where)
+	}
+	if gvk == secretKind {
+		keys := make([]string, 0, len(env.Data))
+		for k := range env.Data {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			var s string
+			if json.Unmarshal(env.Data[k], &s) != nil || !isBase64(s) {
+				return fmt.Errorf("%s.data[%s] is not a base64 string", where, k)
+			}
+		}
+	}
+	return nil
+}
+
+func isBase64(s string) bool {
+	_, err := base64.StdEncoding.DecodeString(s)
+	return err == nil
+}
+
+// maxShownValue bounds a rejected value echoed in a denial: an annotation may
+// hold up to 256 KiB, and echoing all of it drowns the reason.
+const maxShownValue = 256
+
+// shortened returns denials whose long string values are cut to
+// maxShownValue bytes, with their full length.
+func shortened(denials field.ErrorList) field.ErrorList {
+	out := make(field.ErrorList, 0, len(denials))
+	for _, d := range denials {
+		if v, ok := d.BadValue.(string); ok && len(v) > maxShownValue {
+			cut := *d
+			cut.BadValue = fmt.Sprintf("%s... (%d bytes)", truncateUTF8(v, maxShownValue), len(v))
+			d = &cut
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// truncateUTF8 cuts s to at most n bytes without splitting a character.
+func truncateUTF8(s string, n int) string {
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
