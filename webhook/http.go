@@ -93,13 +93,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := json.NewEncoder(w).Encode(out); err != nil {
 		log.FromContext(r.Context()).Error(err, "cannot write the admission response", "webhook", s.Name)
 	}
+	outcome := "allowed"
 	switch {
 	case !resp.Allowed:
-		timer.done("denied")
+		outcome = "denied"
 	case len(resp.Patch) > 0:
-		timer.done("mutated")
-	default:
-		timer.done("allowed")
+		outcome = "mutated"
+	}
+	timer.done(outcome)
+	// One debug line per review: `devgate dev` shows every admission, a
+	// production server (info level) pays only for the Enabled check.
+	if l := log.FromContext(r.Context()).V(1); l.Enabled() {
+		req := review.Request
+		l.Info("admission review", "webhook", s.Name, "outcome", outcome, "operation", req.Operation,
+			"kind", req.Kind.Kind, "namespace", req.Namespace, "name", req.Name, "user", req.UserInfo.Username)
 	}
 }
 

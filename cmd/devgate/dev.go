@@ -21,7 +21,7 @@ import (
 // newDevCommand is `devgate dev` (SPEC 8.1): a local control plane with devgate
 // registered, for trying devgate with kubectl and for the e2e suite.
 func newDevCommand() *cobra.Command {
-	var configPath, dir, assets string
+	var configPath, dir, assets, metricsAddr string
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run a local control plane with devgate registered on loopback",
@@ -62,11 +62,13 @@ func newDevCommand() *cobra.Command {
 			out := cmd.OutOrStdout()
 			env, err := devenv.Start(ctx, devenv.Options{
 				ConfigPath: cfgPath, Dir: abs, AssetsDir: assets, Logger: logger, ControlPlaneLog: logFile,
+				MetricsBindAddress: metricsAddr,
 			})
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(out, "export KUBECONFIG=%s\n", env.KubeconfigPath())
+			fmt.Fprintf(out, "metrics: http://%s/metrics\n", metricsAddr)
 			fmt.Fprintln(out, "ready")
 			<-ctx.Done()
 			fmt.Fprintln(out, "stopping")
@@ -78,6 +80,7 @@ func newDevCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&configPath, "config", "", "devgate configuration file; the built-in default (domain okteto.example.com) when empty")
 	f.StringVar(&dir, "dir", ".devgate", "directory for the kubeconfig and logs")
+	f.StringVar(&metricsAddr, "metrics-bind-address", "127.0.0.1:8080", "address of devgate's Prometheus metrics (loopback)")
 	f.StringVar(&assets, "assets", "", "directory with etcd, kube-apiserver, kube-controller-manager and kubectl; found under bin/ when empty")
 	return cmd
 }
