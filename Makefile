@@ -66,7 +66,7 @@ build: ## Build bin/devgate
 ##@ Test
 
 .PHONY: test
-test: tools vet test-unit test-integration ## Everything CI runs: vet, unit and fuzz-seed tests, integration tests through a real API server
+test: tools vet test-unit test-integration e2e ## Everything CI runs: vet, unit and fuzz-seed tests, integration tests through a real API server, the chart's e2e suite
 
 .PHONY: vet
 vet:
@@ -80,21 +80,81 @@ test-unit:
 	$(GO) test -count=1 ./policies/... ./webhook/... ./internal/check/... ./cmd/...
 
 .PHONY: test-integration
-test-integration: tools ## Tests through a real kube-apiserver (envtest + kube-controller-manager)
+test-integration: tools nginx ## Tests through a real kube-apiserver (envtest + kube-controller-manager)
 	$(GO) test -count=1 -timeout 20m ./internal/...
 
+# The auth service's e2e test runs a real nginx configured as ingress-nginx
+# renders private endpoints; ingress-nginx's set_escape_uri comes from the
+# set-misc module. Debian's packages, installed once; without root outside CI
+# the test skips instead.
+NGINX := /usr/sbin/nginx
+NGINX_SET_MISC := /usr/lib/nginx/modules/ngx_http_set_misc_module.so
+
+.PHONY: nginx
+nginx: ## Install Debian's nginx and its set-misc module when missing (as root)
+	@if [ -x $(NGINX) ] && [ -f $(NGINX_SET_MISC) ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "nginx: missing; as root: apt-get install nginx-light libnginx-mod-http-set-misc" >&2; \
+		if [ -n "$${CI:-}" ]; then exit 1; fi; exit 0; \
+	fi; \
+	echo "nginx: installing Debian's nginx-light and libnginx-mod-http-set-misc"; \
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx-light libnginx-mod-http-set-misc
+
+# The chart installed with helm on the local control plane, devgate in-process
+# behind its webhook.url mode; cert-manager's CRDs come from its Go module.
+.PHONY: e2e
+e2e: tools ## End-to-end suite: helm install/upgrade/uninstall of charts/devgate, admission through the chart's webhooks
+	$(GO) test -count=1 -timeout 15m ./e2e/...
+
+.PHONY: lint-chart
+lint-chart: tools ## helm lint --strict the chart in each certificate mode, and build every kustomize base
+	$(HELM) lint --strict charts/devgate
+	$(HELM) lint --strict charts/devgate --set webhook.url=https://127.0.0.1:9443
+	$(HELM) lint --strict charts/devgate --set webhook.certificate.source=secret,webhook.certificate.secretName=devgate-tls,webhook.caBundle=Cg==
+	@for base in config/*/; do echo "kustomize $$base"; $(KUBECTL) kustomize $$base >/dev/null; done
+
+# Packages with fuzz targets, found in the sources: listing them with
+# `go test -list` would run every package's TestMain (e2e starts a cluster).
+FUZZ_DIRS = $(sort $(dir $(shell grep -rl --include='*_test.go' '^func Fuzz' policies webhook internal cmd)))
+
 .PHONY: fuzz
-fuzz: ## Run every fuzz target for FUZZTIME (default 30s) each
-	@for pkg in $$($(GO) list ./...); do \
-		for target in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
-			echo "fuzz: $$pkg $$target"; \
-			$(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) $$pkg; \
+fuzz: ## Run every fuzz target for FUZZTIME (default 30s) each; `make test` runs their seed corpora
+	@for dir in $(FUZZ_DIRS); do \
+		for target in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir*_test.go | cut -c6-); do \
+			echo "fuzz: ./$$dir $$target for $(FUZZTIME)"; \
+			$(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) ./$$dir; \
 		done; \
 	done
 
 .PHONY: bench
-bench: ## Run the benchmarks (figures go to docs/benchmarks.md)
-	$(GO) test -run='^$$' -bench=. -benchmem ./...
+bench: ## Run the benchmarks into bin/bench/bench.txt (figures and how to read them: docs/benchmarks.md)
+	@mkdir -p $(dir $(BENCH_OUT))
+	@echo "# $$(date -u +%FT%TZ) $$(nproc) cores, $$($(GO) env GOVERSION), load $$(cut -d' ' -f1-3 /proc/loadavg)" | tee $(BENCH_OUT)
+	$(bench_go) -bench=. -benchmem ./policies/all ./internal/check | tee -a $(BENCH_OUT)
+	$(bench_go) -bench='ServeHTTP|TokenIndex' -benchmem ./internal/bench | tee -a $(BENCH_OUT)
+	$(bench_go) -bench=Webhook -benchtime=$(BENCH_REVIEWS)x ./internal/bench | tee -a $(BENCH_OUT)
+	$(bench_go) -bench=APIServerCreate -benchtime=$(BENCH_CREATES)x -timeout=30m ./internal/bench | tee -a $(BENCH_OUT)
+
+.PHONY: bench-peers
+bench-peers: ## devgate check vs kyverno apply on 1,000 and 10,000 objects (builds the kyverno CLI into bin/ once)
+	hack/bench-peers.sh
+
+SOAK_DURATION ?= 10m
+SOAK_RATE ?= 1000
+
+.PHONY: soak
+soak: ## Hold the webhook server at SOAK_RATE reviews/s for SOAK_DURATION on loopback; report errors and RSS
+	$(GO) run ./hack/soak -duration $(SOAK_DURATION) -rate $(SOAK_RATE)
+
+##@ Image
+
+CONTAINER_ENGINE ?= $(shell command -v docker 2>/dev/null || command -v podman 2>/dev/null)
+IMAGE ?= devgate:$(shell awk '/^appVersion:/ {gsub(/"/, "", $$2); print $$2}' charts/devgate/Chart.yaml)
+
+.PHONY: image
+image: ## Build the container image IMAGE (needs docker or podman)
+	@if [ -z "$(CONTAINER_ENGINE)" ]; then echo "image: no container engine (docker or podman) on this machine; set CONTAINER_ENGINE"; exit 1; fi
+	$(CONTAINER_ENGINE) build -t $(IMAGE) .
 
 ##@ Run
 

@@ -5,6 +5,7 @@
 package devenv
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"devgate.dev/devgate/internal/controlplane"
 	"devgate.dev/devgate/internal/server"
@@ -46,6 +48,24 @@ type Options struct {
 	WithoutControllerManager bool
 	// ConfigPollInterval overrides how often the configuration is re-read.
 	ConfigPollInterval time.Duration
+	// MetricsBindAddress is where the server's /metrics listens; a free
+	// loopback port when empty, so that several environments may run at once.
+	MetricsBindAddress string
+
+	// CRDs are installed with the control plane, besides devgate's Config.
+	CRDs []*apiextensionsv1.CustomResourceDefinition
+	// WithoutWebhooks registers no webhook configuration: the caller
+	// registers its own (the e2e suite's Helm chart in webhook.url mode)
+	// pointing at the control plane's WebhookURL with its WebhookCABundle.
+	// Start then does not wait for a request through the API server.
+	WithoutWebhooks bool
+	// BeforeServer runs once the control plane is up, before devgate's
+	// server starts, e.g. to install the RBAC the server will run with.
+	BeforeServer func(ctx context.Context, cp *controlplane.ControlPlane) error
+	// Impersonate, when set, is the identity of the server's client (e.g. a
+	// ServiceAccount of the chart), so the server gets exactly its RBAC
+	// instead of the admin's.
+	Impersonate *rest.ImpersonationConfig
 }
 
 // Env is a running environment.
@@ -69,17 +89,20 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	if !cfg.Managed(ProbeNamespace) {
 		return nil, fmt.Errorf("%s: the %q namespace must be managed: the readiness probe runs there", opts.ConfigPath, ProbeNamespace)
 	}
-	// envtest rewrites the service references into loopback URLs and
-	// generates the CA and serving certificate.
-	mutating, validating := webhook.Configurations(all.Policies(),
-		webhook.ClientConfig{ServiceNamespace: "devgate", ServiceName: "devgate"}, cfg.ExcludedNamespaces)
-	cp, err := controlplane.Start(controlplane.Options{
+	cpOpts := controlplane.Options{
 		AssetsDir: opts.AssetsDir, Dir: opts.Dir, Log: opts.ControlPlaneLog,
-		Mutating:                 []*admissionregistrationv1.MutatingWebhookConfiguration{mutating},
-		Validating:               []*admissionregistrationv1.ValidatingWebhookConfiguration{validating},
 		WithoutControllerManager: opts.WithoutControllerManager,
-		CRDs:                     []*apiextensionsv1.CustomResourceDefinition{configCRD()},
-	})
+		CRDs:                     append([]*apiextensionsv1.CustomResourceDefinition{configCRD()}, opts.CRDs...),
+	}
+	if !opts.WithoutWebhooks {
+		// envtest rewrites the service references into loopback URLs and
+		// generates the CA and serving certificate.
+		mutating, validating := webhook.Configurations(all.Policies(),
+			webhook.ClientConfig{ServiceNamespace: "devgate", ServiceName: "devgate"}, cfg.ExcludedNamespaces)
+		cpOpts.Mutating = []*admissionregistrationv1.MutatingWebhookConfiguration{mutating}
+		cpOpts.Validating = []*admissionregistrationv1.ValidatingWebhookConfiguration{validating}
+	}
+	cp, err := controlplane.Start(cpOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -89,11 +112,20 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 			_ = env.Stop(context.Background())
 		}
 	}()
+	if opts.BeforeServer != nil {
+		if err := opts.BeforeServer(ctx, cp); err != nil {
+			return env, err
+		}
+	}
+	restConfig := cp.Config
+	if opts.Impersonate != nil {
+		restConfig = rest.CopyConfig(cp.Config)
+		restConfig.Impersonate = *opts.Impersonate
+	}
 	srv, err := server.New(server.Options{
-		ConfigPath: opts.ConfigPath, RestConfig: cp.Config,
+		ConfigPath: opts.ConfigPath, RestConfig: restConfig,
 		CertDir: cp.WebhookCertDir, WebhookHost: cp.WebhookHost, WebhookPort: cp.WebhookPort,
-		// Loopback-only, on free ports: several environments may run at once.
-		MetricsBindAddress: "127.0.0.1:0", HealthProbeBindAddress: "0",
+		MetricsBindAddress: cmp.Or(opts.MetricsBindAddress, "127.0.0.1:0"), HealthProbeBindAddress: "0",
 		Namespace: "devgate", ConfigPollInterval: opts.ConfigPollInterval, Logger: opts.Logger,
 	})
 	if err != nil {
@@ -111,6 +143,9 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		return env, ctx.Err()
 	case <-time.After(2 * time.Minute):
 		return env, errors.New("devgate server did not become ready within 2 minutes")
+	}
+	if opts.WithoutWebhooks {
+		return env, nil
 	}
 	if err := waitForWebhook(ctx, cp); err != nil {
 		return env, err

@@ -1,0 +1,248 @@
+package chartrender
+
+import (
+	"context"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"devgate.dev/devgate/policies/config"
+)
+
+func helmTemplate(args ...string) func(context.Context) ([]byte, error) {
+	return func(ctx context.Context) ([]byte, error) { return Template(ctx, "devgate", "platform", args...) }
+}
+
+// TestChartSchemaRejectsTypos: values.schema.json forbids unknown keys at
+// every level, so a misspelt value fails the install instead of being ignored.
+func TestChartSchemaRejectsTypos(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, set := range []string{
+		"domian=example.com",
+		"config.domian=example.com",
+		"config.tls.clusterIsuer=letsencrypt",
+		"config.tokens.guardedSecrets[0].nmae=x",
+		"webhook.certificate.sorce=secret",
+		"auth.ingress.enable=false",
+		"config.tls.mode=letsencrypt",
+		"webhook.certificate.source=vault",
+	} {
+		if _, err := Template(ctx, "devgate", "platform", "--set", set); err == nil {
+			t.Errorf("helm template --set %s succeeded, want a schema error", set)
+		} else if !strings.Contains(err.Error(), "schema") {
+			t.Errorf("helm template --set %s: error does not come from the schema: %v", set, err)
+		}
+	}
+	if _, err := Template(ctx, "devgate", "platform", "--set", "config.domain=apps.example.net"); err != nil {
+		t.Errorf("a valid value is rejected: %v", err)
+	}
+}
+
+// TestChartConfigMap: the chart's configuration is what SPEC 1 documents,
+// with the Keptn guarded Secret, and values map one to one onto it.
+func TestChartConfigMap(t *testing.T) {
+	cfg := parseConfig(t, render(t, helmTemplate()), "devgate")
+	want := config.GuardedSecret{Namespace: "keptn", Name: "keptn-api-token", Key: "keptn-api-token"}
+	if !slices.Contains(cfg.Tokens.GuardedSecrets, want) {
+		t.Errorf("guardedSecrets = %v, want the Keptn entry", cfg.Tokens.GuardedSecrets)
+	}
+	if cfg.PrivateEndpoints.AuthURL != "https://okteto.example.com/auth/verify" || cfg.PrivateEndpoints.SigninURL != "https://okteto.example.com/auth/signin" {
+		t.Errorf("auth URLs = %s, %s; want the auth service under the domain", cfg.PrivateEndpoints.AuthURL, cfg.PrivateEndpoints.SigninURL)
+	}
+	cfg = parseConfig(t, render(t, helmTemplate("--set", "config.domain=apps.example.net", "--set", "config.tls.mode=cert-manager",
+		"--set", "config.tls.clusterIssuer=letsencrypt", "--set", "config.tokens.maxTTL=24h", "--set", "config.ingressClassName=")), "devgate")
+	if cfg.Domain != "apps.example.net" || cfg.TLS.ClusterIssuer != "letsencrypt" || cfg.Tokens.MaxTTL.Hours() != 24 || cfg.IngressClassName != "" {
+		t.Errorf("values not carried into the configuration: %+v", cfg)
+	}
+	if cfg.PrivateEndpoints.AuthURL != "https://apps.example.net/auth/verify" {
+		t.Errorf("authURL = %s, want it to follow the domain", cfg.PrivateEndpoints.AuthURL)
+	}
+}
+
+// TestURLModeRendersNoServer: with webhook.url devgate runs outside, so no
+// webhook Deployment, Service or certificate; the configuration, the RBAC it
+// can run with and the auth service are still there.
+func TestURLModeRendersNoServer(t *testing.T) {
+	objs := render(t, helmTemplate("--set", "webhook.url=https://10.0.0.5:9443"))
+	for _, kind := range []string{"Issuer", "Certificate", "PodDisruptionBudget"} {
+		for _, o := range OfKind(objs, kind) {
+			if o.GetLabels()["app.kubernetes.io/component"] != "auth" {
+				t.Errorf("%s %s rendered in webhook.url mode", kind, o.GetName())
+			}
+		}
+	}
+	for _, kind := range []string{"Deployment", "Service"} {
+		if Find(objs, kind, "devgate") != nil {
+			t.Errorf("%s devgate rendered in webhook.url mode", kind)
+		}
+	}
+	for _, want := range [][2]string{{"ConfigMap", "devgate"}, {"ClusterRole", "devgate"}, {"ServiceAccount", "devgate"}, {"Deployment", "devgate-auth"}} {
+		if Find(objs, want[0], want[1]) == nil {
+			t.Errorf("%s %s missing in webhook.url mode", want[0], want[1])
+		}
+	}
+}
+
+// TestRestrictedPodSecurity: every pod of the chart and of config/ meets the
+// restricted Pod Security Standard, and the webhook runs replicated.
+func TestRestrictedPodSecurity(t *testing.T) {
+	for _, src := range []struct {
+		name   string
+		render func(context.Context) ([]byte, error)
+	}{
+		{"chart", helmTemplate()},
+		{"config/default", func(ctx context.Context) ([]byte, error) { return Kustomize(ctx, "default") }},
+	} {
+		objs := render(t, src.render)
+		deployments := OfKind(objs, "Deployment")
+		if len(deployments) == 0 {
+			t.Fatalf("%s: no Deployment", src.name)
+		}
+		for _, o := range deployments {
+			var d appsv1.Deployment
+			if err := Convert(o, &d); err != nil {
+				t.Fatal(err)
+			}
+			where := src.name + " Deployment " + d.Name
+			if d.Spec.Replicas == nil || *d.Spec.Replicas < 2 {
+				t.Errorf("%s: replicas %v, want 2", where, d.Spec.Replicas)
+			}
+			if pdb := findPDB(objs, d.Spec.Template.Labels); pdb == nil {
+				t.Errorf("%s: no PodDisruptionBudget selects its pods", where)
+			}
+			pod := d.Spec.Template.Spec
+			if pod.Affinity == nil || pod.Affinity.PodAntiAffinity == nil {
+				t.Errorf("%s: no pod anti-affinity", where)
+			}
+			psc := pod.SecurityContext
+			if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot || psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+				t.Errorf("%s: pod securityContext %+v is not restricted", where, psc)
+			}
+			for _, c := range pod.Containers {
+				sc := c.SecurityContext
+				if sc == nil || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
+					sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem ||
+					sc.Capabilities == nil || !reflect.DeepEqual(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(sc.Capabilities.Add) > 0 {
+					t.Errorf("%s container %s: securityContext %+v is not restricted", where, c.Name, sc)
+				}
+				if c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero() {
+					t.Errorf("%s container %s: no memory request and limit", where, c.Name)
+				}
+			}
+		}
+	}
+}
+
+func findPDB(objs []*unstructured.Unstructured, podLabels map[string]string) *unstructured.Unstructured {
+	for _, o := range OfKind(objs, "PodDisruptionBudget") {
+		sel, _, _ := unstructured.NestedStringMap(o.Object, "spec", "selector", "matchLabels")
+		matches := len(sel) > 0
+		for k, v := range sel {
+			matches = matches && podLabels[k] == v
+		}
+		if matches {
+			return o
+		}
+	}
+	return nil
+}
+
+// TestRBACSameInChartAndConfig: config/rbac grants devgate serve exactly
+// what the chart grants.
+func TestRBACSameInChartAndConfig(t *testing.T) {
+	chart := render(t, helmTemplate())
+	kustomized := render(t, func(ctx context.Context) ([]byte, error) { return Kustomize(ctx, "default") })
+	for _, want := range [][3]string{{"ClusterRole", "devgate", "devgate"}, {"Role", "devgate-leader-election", "devgate-leader-election"}} {
+		var a, b rbacv1.ClusterRole
+		ca, cb := Find(chart, want[0], want[1]), Find(kustomized, want[0], want[2])
+		if ca == nil || cb == nil {
+			t.Fatalf("%s %s missing: chart %v, config %v", want[0], want[1], ca != nil, cb != nil)
+		}
+		ca, cb = ca.DeepCopy(), cb.DeepCopy()
+		ca.SetKind("ClusterRole")
+		cb.SetKind("ClusterRole")
+		if err := Convert(ca, &a); err != nil {
+			t.Fatal(err)
+		}
+		if err := Convert(cb, &b); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(a.Rules, b.Rules) {
+			t.Errorf("%s rules differ:\nchart:\n%s\nconfig:\n%s", want[0], toYAML(a.Rules), toYAML(b.Rules))
+		}
+	}
+}
+
+// TestAuthService: the chart packages `devgate auth` as its contract says.
+func TestAuthService(t *testing.T) {
+	objs := render(t, helmTemplate())
+	var d appsv1.Deployment
+	if o := Find(objs, "Deployment", "devgate-auth"); o == nil {
+		t.Fatal("no auth Deployment")
+	} else if err := Convert(o, &d); err != nil {
+		t.Fatal(err)
+	}
+	c := d.Spec.Template.Spec.Containers[0]
+	wantArgs := []string{"auth", "--config=/etc/devgate/config.yaml", "--bind-address=:8082", "--cookie-secret-file=/etc/devgate-auth/cookie-secret"}
+	if !reflect.DeepEqual(c.Args, wantArgs) {
+		t.Errorf("auth args = %v, want %v", c.Args, wantArgs)
+	}
+	if c.ReadinessProbe.HTTPGet.Path != "/readyz" || c.LivenessProbe.HTTPGet.Path != "/healthz" || c.Ports[0].ContainerPort != 8082 {
+		t.Errorf("auth probes/port: %+v %+v %+v", c.ReadinessProbe.HTTPGet, c.LivenessProbe.HTTPGet, c.Ports)
+	}
+	var svc corev1.Service
+	if err := Convert(Find(objs, "Service", "devgate-auth"), &svc); err != nil {
+		t.Fatal(err)
+	}
+	if p := svc.Spec.Ports[0]; p.Port != 80 || p.TargetPort.String() != "http" {
+		t.Errorf("auth Service port %+v, want 80 -> http (8082)", p)
+	}
+	var ing networkingv1.Ingress
+	if err := Convert(Find(objs, "Ingress", "devgate-auth"), &ing); err != nil {
+		t.Fatal(err)
+	}
+	rule := ing.Spec.Rules[0]
+	path := rule.HTTP.Paths[0]
+	if rule.Host != "okteto.example.com" || path.Path != "/auth" || *path.PathType != networkingv1.PathTypePrefix ||
+		path.Backend.Service.Name != "devgate-auth" || ing.Spec.IngressClassName == nil || *ing.Spec.IngressClassName != "nginx" {
+		t.Errorf("auth Ingress: %s", toYAML(ing.Spec))
+	}
+	secret := Find(objs, "Secret", "devgate-auth-cookie")
+	if secret == nil {
+		t.Fatal("no generated cookie Secret")
+	}
+	if v, _, _ := unstructured.NestedString(secret.Object, "data", "cookie-secret"); len(v) < 64 {
+		t.Errorf("cookie secret %q is shorter than 48 random characters", v)
+	}
+	var role rbacv1.ClusterRole
+	if err := Convert(Find(objs, "ClusterRole", "devgate-auth"), &role); err != nil {
+		t.Fatal(err)
+	}
+	wantRules := []rbacv1.PolicyRule{
+		{APIGroups: []string{"authorization.k8s.io"}, Resources: []string{"subjectaccessreviews"}, Verbs: []string{"create"}},
+		{APIGroups: []string{""}, Resources: []string{"serviceaccounts", "secrets"}, Verbs: []string{"get", "list", "watch"}},
+	}
+	if !reflect.DeepEqual(role.Rules, wantRules) {
+		t.Errorf("auth ClusterRole rules:\n%s", toYAML(role.Rules))
+	}
+
+	objs = render(t, helmTemplate("--set", "auth.cookieSecret.existingSecret=mine", "--set", "auth.ingress.enabled=false"))
+	if Find(objs, "Secret", "devgate-auth-cookie") != nil || Find(objs, "Ingress", "devgate-auth") != nil {
+		t.Error("existingSecret still generates a Secret, or ingress.enabled=false still renders the Ingress")
+	}
+	objs = render(t, helmTemplate("--set", "auth.enabled=false"))
+	for _, o := range objs {
+		if o.GetLabels()["app.kubernetes.io/component"] == "auth" {
+			t.Errorf("auth.enabled=false still renders %s %s", o.GetKind(), o.GetName())
+		}
+	}
+}
