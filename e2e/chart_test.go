@@ -27,7 +27,7 @@ const tenant = "e2e-tenant"
 // without a restart; `helm uninstall` leaves nothing behind. The features
 // run in this order.
 func TestChart(t *testing.T) {
-	testenv.Test(t, admission(), applicationChart(), dryRun(), upgrade(), uninstall())
+	testenv.Test(t, admission(), applicationChart(), dryRun(), upgrade(), rbacIsWhatTheCodeCalls(serverCalls), uninstall())
 }
 
 func admission() features.Feature {

@@ -45,6 +45,8 @@ const values = `config:
 var (
 	testenv env.Environment
 	s       = &suite{}
+	// serverCalls records what devgate's server asks the API server for.
+	serverCalls = &apiCalls{}
 )
 
 // suite is what TestMain starts and every feature uses.
@@ -110,6 +112,7 @@ func (s *suite) start(ctx context.Context, cfg *envconf.Config) (context.Context
 			UserName: "system:serviceaccount:" + releaseNS + ":" + release,
 			Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:" + releaseNS, "system:authenticated"},
 		},
+		WrapTransport: serverCalls.wrap,
 	})
 	if err != nil {
 		return ctx, fmt.Errorf("starting the control plane and devgate: %w", err)

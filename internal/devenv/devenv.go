@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -66,6 +67,10 @@ type Options struct {
 	// ServiceAccount of the chart), so the server gets exactly its RBAC
 	// instead of the admin's.
 	Impersonate *rest.ImpersonationConfig
+	// WrapTransport, when set, wraps the server's client transport, e.g. to
+	// record the calls it makes (the e2e suite compares them with the
+	// chart's RBAC).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // Env is a running environment.
@@ -117,10 +122,12 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 			return env, err
 		}
 	}
-	restConfig := cp.Config
+	restConfig := rest.CopyConfig(cp.Config)
 	if opts.Impersonate != nil {
-		restConfig = rest.CopyConfig(cp.Config)
 		restConfig.Impersonate = *opts.Impersonate
+	}
+	if opts.WrapTransport != nil {
+		restConfig.Wrap(opts.WrapTransport)
 	}
 	srv, err := server.New(server.Options{
 		ConfigPath: opts.ConfigPath, RestConfig: restConfig,
