@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -26,9 +27,10 @@ import (
 // Namespaces of the API-server benchmark: devgate's webhooks are called for
 // one, a ValidatingAdmissionPolicy for another, nothing for the third.
 const (
-	nsNone    = "bench-none"
-	nsDevgate = "bench-devgate"
-	nsCEL     = "bench-cel"
+	nsNone     = "bench-none"
+	nsDevgate  = "bench-devgate"
+	nsCEL      = "bench-cel"
+	nsAllowAll = "bench-allowall"
 )
 
 // The API server skips devgate's webhooks for the namespaces devgate does not
@@ -36,7 +38,7 @@ const (
 const apiserverBenchConfig = `apiVersion: devgate.dev/v1alpha1
 kind: Config
 domain: okteto.example.com
-excludedNamespaces: [kube-system, kube-public, kube-node-lease, ` + nsNone + `, ` + nsCEL + `]
+excludedNamespaces: [kube-system, kube-public, kube-node-lease, ` + nsNone + `, ` + nsCEL + `, ` + nsAllowAll + `]
 `
 
 // ttlCheck is SPEC 5.1's TTL bound in CEL, run by the API server itself:
@@ -52,10 +54,12 @@ const ttlCheck = `object.type != 'devgate.dev/token' || (has(object.data) && 'tt
 // BenchmarkAPIServerCreate is the latency a create of a token Secret takes
 // through a real kube-apiserver (the local control plane of `devgate dev`,
 // devgate's server in this process) with no admission check, with devgate's
-// mutating and validating webhooks, and with a ValidatingAdmissionPolicy
-// doing the TTL check in-process. Each iteration is one create in each
-// namespace; the three alternate so machine load falls on them alike.
-// *-added-µs is the median over the median with no check.
+// mutating and validating webhooks, with a ValidatingAdmissionPolicy
+// doing the TTL check in-process, and with an allow-all mutating and
+// validating webhook (controller-runtime's, admitting everything): what any
+// pair of webhooks costs the API server before it does any work. Each
+// iteration is one create in each namespace; they alternate so machine load
+// falls on them alike. *-added-µs is the median over the median with no check.
 func BenchmarkAPIServerCreate(b *testing.B) {
 	cp, err := startControlPlane()
 	if errors.Is(err, errNoAssets) {
@@ -65,7 +69,7 @@ func BenchmarkAPIServerCreate(b *testing.B) {
 		b.Fatal(err)
 	}
 	lat := map[string][]time.Duration{}
-	order := []string{nsNone, nsDevgate, nsCEL}
+	order := []string{nsNone, nsDevgate, nsCEL, nsAllowAll}
 	handlerBefore := handlerSeconds(b)
 	b.ResetTimer()
 	for i := range b.N {
@@ -98,6 +102,9 @@ func BenchmarkAPIServerCreate(b *testing.B) {
 	b.ReportMetric(float64(devAdded.Microseconds()), "devgate-added-µs")
 	b.ReportMetric(float64(celAdded.Microseconds()), "cel-added-µs")
 	b.ReportMetric(float64((devAdded - celAdded).Microseconds()), "devgate-over-cel-µs")
+	allowAdded := median[nsAllowAll] - median[nsNone]
+	b.ReportMetric(float64(allowAdded.Microseconds()), "allowall-added-µs")
+	b.ReportMetric(float64((devAdded - allowAdded).Microseconds()), "devgate-over-allowall-µs")
 	b.ReportMetric(0, "ns/op")
 }
 
@@ -150,7 +157,7 @@ var startControlPlane = sync.OnceValues(func() (*controlPlane, error) {
 	cfg.QPS, cfg.Burst = -1, 0 // no client-side rate limit: it would be what we measure
 	cp.cs = kubernetes.NewForConfigOrDie(cfg)
 
-	for _, ns := range []string{nsNone, nsDevgate, nsCEL} {
+	for _, ns := range []string{nsNone, nsDevgate, nsCEL, nsAllowAll} {
 		_, err := cp.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 			Name: ns, Labels: map[string]string{"devgate.dev/bench": ns}}}, metav1.CreateOptions{})
 		if err != nil {
@@ -158,6 +165,9 @@ var startControlPlane = sync.OnceValues(func() (*controlPlane, error) {
 		}
 	}
 	if err := installTTLPolicy(ctx, cp.cs); err != nil {
+		return nil, err
+	}
+	if err := installAllowAllWebhooks(ctx, cp.cs); err != nil {
 		return nil, err
 	}
 	// Both checks are in force before anything is timed: each denies a TTL
@@ -176,7 +186,7 @@ var startControlPlane = sync.OnceValues(func() (*controlPlane, error) {
 	}
 	// Warm up every path: connections, caches, the CEL program.
 	for range 50 {
-		for _, ns := range []string{nsNone, nsDevgate, nsCEL} {
+		for _, ns := range []string{nsNone, nsDevgate, nsCEL, nsAllowAll} {
 			if _, err := cp.create(ns, "86400000"); err != nil {
 				return nil, err
 			}
@@ -257,4 +267,46 @@ func handlerSeconds(b *testing.B) float64 {
 		}
 	}
 	return sum
+}
+
+// installAllowAllWebhooks starts the allow-all peer webhook (the one the
+// webhook benchmark compares devgate with) and registers it, mutating and
+// validating like devgate, for Secrets in the allow-all namespace only. It
+// runs until the process ends, like the control plane.
+func installAllowAllWebhooks(ctx context.Context, cs kubernetes.Interface) error {
+	cert, err := NewCert()
+	if err != nil {
+		return err
+	}
+	base, err := Serve(context.Background(), cert, AllowAllHandlers())
+	if err != nil {
+		return err
+	}
+	url := base + AllowPath
+	caBundle := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.TLS.Certificate[0]})
+	fail := admissionregistrationv1.Fail
+	none := admissionregistrationv1.SideEffectClassNone
+	rules := []admissionregistrationv1.RuleWithOperations{{
+		Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
+		Rule:       admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"secrets"}},
+	}}
+	selector := &metav1.LabelSelector{MatchLabels: map[string]string{"devgate.dev/bench": nsAllowAll}}
+	client := admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: caBundle}
+	mutating := &admissionregistrationv1.MutatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: "bench-allowall"},
+		Webhooks: []admissionregistrationv1.MutatingWebhook{{Name: "mutate.allowall.bench", ClientConfig: client,
+			Rules: rules, FailurePolicy: &fail, SideEffects: &none, NamespaceSelector: selector,
+			AdmissionReviewVersions: []string{"v1"}}},
+	}
+	validating := &admissionregistrationv1.ValidatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: "bench-allowall"},
+		Webhooks: []admissionregistrationv1.ValidatingWebhook{{Name: "validate.allowall.bench", ClientConfig: client,
+			Rules: rules, FailurePolicy: &fail, SideEffects: &none, NamespaceSelector: selector,
+			AdmissionReviewVersions: []string{"v1"}}},
+	}
+	if _, err := cs.AdmissionregistrationV1().MutatingWebhookConfigurations().Create(ctx, mutating, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	_, err = cs.AdmissionregistrationV1().ValidatingWebhookConfigurations().Create(ctx, validating, metav1.CreateOptions{})
+	return err
 }
