@@ -14,6 +14,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"devgate.dev/devgate/internal/kubetest"
 )
 
 // helm runs the helm binary against the control plane, with its cache,
@@ -49,55 +51,25 @@ func mustHelm(t *testing.T, args ...string) string {
 // whether it succeeded.
 func kubectl(t *testing.T, stdin string, args ...string) (stdout, stderr string, ok bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := s.env.ControlPlane.Kubectl(ctx, args...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if _, isExit := err.(*exec.ExitError); err != nil && !isExit {
-		t.Fatalf("kubectl %v: %v", args, err)
-	}
-	return out.String(), errb.String(), err == nil
+	return kubetest.Kubectl(t, s.env.ControlPlane, stdin, args...)
 }
 
 func mustKubectl(t *testing.T, stdin string, args ...string) string {
 	t.Helper()
-	out, errOut, ok := kubectl(t, stdin, args...)
-	if !ok {
-		t.Fatalf("kubectl %s failed: %s%s", strings.Join(args, " "), out, errOut)
-	}
-	return out
+	return kubetest.MustKubectl(t, s.env.ControlPlane, stdin, args...)
 }
 
 // mustDeny fails the test unless kubectl is denied with every wanted fragment
 // in its error output.
 func mustDeny(t *testing.T, stdin string, want []string, args ...string) {
 	t.Helper()
-	out, errOut, ok := kubectl(t, stdin, args...)
-	if ok {
-		t.Fatalf("kubectl %s succeeded, want a denial: %s", strings.Join(args, " "), out)
-	}
-	for _, w := range want {
-		if !strings.Contains(errOut, w) {
-			t.Fatalf("kubectl %s: error %q does not contain %q", strings.Join(args, " "), errOut, w)
-		}
-	}
+	kubetest.MustFail(t, s.env.ControlPlane, stdin, want, args...)
 }
 
 // eventually retries check until it returns nil or the timeout passes.
 func eventually(t *testing.T, timeout time.Duration, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = check(); err == nil {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("condition not met within %s: %v", timeout, err)
+	kubetest.Eventually(t, timeout, 200*time.Millisecond, check)
 }
 
 // syncConfigMap plays the kubelet's part for a devgate running outside the

@@ -5,13 +5,10 @@
 package integration
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +18,7 @@ import (
 
 	"devgate.dev/devgate/internal/controlplane"
 	"devgate.dev/devgate/internal/devenv"
+	"devgate.dev/devgate/internal/kubetest"
 )
 
 var (
@@ -91,45 +89,20 @@ func run(m *testing.M) int {
 // whether it succeeded.
 func kubectl(t *testing.T, stdin string, args ...string) (stdout, stderr string, ok bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := env.ControlPlane.Kubectl(ctx, args...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if err != nil {
-		if _, isExit := err.(*exec.ExitError); !isExit {
-			t.Fatalf("kubectl %v: %v", args, err)
-		}
-	}
-	return out.String(), errb.String(), err == nil
+	return kubetest.Kubectl(t, env.ControlPlane, stdin, args...)
 }
 
 // mustKubectl fails the test when kubectl fails.
 func mustKubectl(t *testing.T, stdin string, args ...string) string {
 	t.Helper()
-	out, errOut, ok := kubectl(t, stdin, args...)
-	if !ok {
-		t.Fatalf("kubectl %s failed: %s%s", strings.Join(args, " "), out, errOut)
-	}
-	return out
+	return kubetest.MustKubectl(t, env.ControlPlane, stdin, args...)
 }
 
 // mustFail fails the test unless kubectl fails with every wanted fragment in
 // its error output; it returns that output.
 func mustFail(t *testing.T, stdin string, want []string, args ...string) string {
 	t.Helper()
-	out, errOut, ok := kubectl(t, stdin, args...)
-	if ok {
-		t.Fatalf("kubectl %s succeeded, want a denial: %s", strings.Join(args, " "), out)
-	}
-	for _, w := range want {
-		if !strings.Contains(errOut, w) {
-			t.Fatalf("kubectl %s: error %q does not contain %q", strings.Join(args, " "), errOut, w)
-		}
-	}
-	return errOut
+	return kubetest.MustFail(t, env.ControlPlane, stdin, want, args...)
 }
 
 // namespace creates a fresh namespace for one test, with alice, bob and the
@@ -158,13 +131,5 @@ roleRef: {kind: ClusterRole, name: edit, apiGroup: rbac.authorization.k8s.io}
 // eventually retries check until it returns nil or the timeout passes.
 func eventually(t *testing.T, timeout time.Duration, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = check(); err == nil {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("condition not met within %s: %v", timeout, err)
+	kubetest.Eventually(t, timeout, 100*time.Millisecond, check)
 }
