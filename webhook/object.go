@@ -32,6 +32,14 @@ func checkObject(where string, raw []byte, gvk schema.GroupVersionKind) error {
 	if len(raw) == 0 {
 		return nil
 	}
+	// The API server serializes an object with its kind, apiVersion and
+	// metadata first, in that order: that prefix settles the kind and the
+	// metadata checks without parsing the object a second time (the engine's
+	// typed decode parses and validates all of it). Secrets still take the
+	// full look, for their data.
+	if gvk != secretKind && hasServerPrefix(raw, gvk) {
+		return nil
+	}
 	var env envelope
 	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(raw, &env); err != nil {
 		// The engine names the field that does not decode; only a value that
@@ -64,6 +72,31 @@ func checkObject(where string, raw []byte, gvk schema.GroupVersionKind) error {
 		}
 	}
 	return nil
+}
+
+// hasServerPrefix reports whether raw starts as the API server writes an
+// object of kind gvk: {"kind":"K","apiVersion":"V","metadata":{ .
+func hasServerPrefix(raw []byte, gvk schema.GroupVersionKind) bool {
+	parts := [...]string{`{"kind":"`, gvk.Kind, `","apiVersion":"`, gvk.Group, "/", gvk.Version, `","metadata":{`}
+	rest := raw
+	for i, part := range parts {
+		if gvk.Group == "" && (i == 3 || i == 4) {
+			continue // the core group's apiVersion is the version alone
+		}
+		var ok bool
+		if rest, ok = cutPrefix(rest, part); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// cutPrefix is bytes.CutPrefix for a string prefix, without converting it.
+func cutPrefix(b []byte, prefix string) ([]byte, bool) {
+	if len(b) < len(prefix) || string(b[:len(prefix)]) != prefix {
+		return b, false
+	}
+	return b[len(prefix):], true
 }
 
 func isBase64(s string) bool {
