@@ -175,7 +175,7 @@ func (s *Server) Start(ctx context.Context) error {
 			s.opts.Logger.Info("caches synced: ready")
 		}
 	})
-	wg.Go(func() { s.watchConfig(ctx) })
+	wg.Go(func() { s.config.Watch(ctx, s.opts.ConfigPollInterval) })
 	wg.Go(func() {
 		s.opts.Logger.Info("serving", "address", s.listener.Addr().String())
 		if err := s.http.Serve(s.listener); !errors.Is(err, http.ErrServerClosed) {
@@ -193,25 +193,4 @@ func (s *Server) Start(ctx context.Context) error {
 	cancel()
 	wg.Wait()
 	return err
-}
-
-// watchConfig re-reads the configuration file (domain, tokens.maxTTL).
-func (s *Server) watchConfig(ctx context.Context) {
-	log := s.opts.Logger.WithName("config")
-	t := time.NewTicker(s.opts.ConfigPollInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		changed, err := s.config.Reload()
-		switch {
-		case err != nil:
-			log.Error(err, "invalid configuration: keeping the last good one", "path", s.opts.ConfigPath)
-		case changed:
-			log.Info("configuration reloaded", "path", s.opts.ConfigPath)
-		}
-	}
 }

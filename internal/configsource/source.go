@@ -6,9 +6,11 @@ package configsource
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
@@ -116,4 +118,26 @@ func (s *Source) Reload() (changed bool, err error) {
 	reloadsTotal.WithLabelValues("success").Inc()
 	lastReloadOK.Set(1)
 	return true, nil
+}
+
+// Watch re-reads the file every interval until ctx ends: a change is logged
+// and takes effect, an invalid file is logged and the last good configuration
+// stays in force. Both devgate serve and devgate auth run it.
+func (s *Source) Watch(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		changed, err := s.Reload()
+		switch {
+		case err != nil:
+			s.log.Error(err, "invalid configuration: keeping the last good one", "path", s.path)
+		case changed:
+			s.log.Info("configuration reloaded", "path", s.path, "domain", s.Current().Domain)
+		}
+	}
 }

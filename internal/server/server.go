@@ -154,7 +154,11 @@ func New(opts Options) (*Server, error) {
 	}
 	// Every replica serves the webhooks, so every replica follows the
 	// configuration file and reports readiness, leader or not.
-	if err := mgr.Add(everyReplica(s.watchConfig)); err != nil {
+	if err := mgr.Add(everyReplica(func(ctx context.Context) error {
+		// The endpoint controller follows a change through Source.Changed.
+		s.config.Watch(ctx, s.opts.ConfigPollInterval)
+		return nil
+	})); err != nil {
 		return nil, err
 	}
 	if err := mgr.Add(everyReplica(s.waitReady)); err != nil {
@@ -198,28 +202,6 @@ func (s *Server) waitReady(ctx context.Context) error {
 	close(s.Started)
 	<-ctx.Done()
 	return nil
-}
-
-// watchConfig re-reads the configuration file; the endpoint controller
-// follows a change through configsource.Source.Changed.
-func (s *Server) watchConfig(ctx context.Context) error {
-	log := s.opts.Logger.WithName("config")
-	t := time.NewTicker(s.opts.ConfigPollInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		changed, err := s.config.Reload()
-		switch {
-		case err != nil:
-			log.Error(err, "invalid configuration: keeping the last good one", "path", s.opts.ConfigPath)
-		case changed:
-			log.Info("configuration reloaded", "path", s.opts.ConfigPath, "domain", s.config.Current().Domain)
-		}
-	}
 }
 
 // PodNamespace is the namespace devgate runs in, from the downward API.
