@@ -7,10 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"devgate.dev/devgate/internal/auth"
-	devgateconfig "devgate.dev/devgate/policies/config"
 )
 
 // cookieSecretEnv holds the cookie secret when --cookie-secret-file is not given.
@@ -31,27 +29,17 @@ HTTP: run it behind the ingress controller, which terminates TLS.
 
 The cookie secret comes from --cookie-secret-file or $` + cookieSecretEnv + `,
 at least 32 bytes (surrounding whitespace is ignored).`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if err := cobra.NoArgs(cmd, args); err != nil {
-				return usageError{err}
-			}
-			return nil
-		},
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if opts.ConfigPath == "" {
-				return usageError{fmt.Errorf("--config is required")}
-			}
-			if _, err := devgateconfig.Load(opts.ConfigPath); err != nil {
-				return usageError{err}
+			if err := requireConfig(opts.ConfigPath); err != nil {
+				return err
 			}
 			secret, err := readCookieSecret(secretFile)
 			if err != nil {
 				return usageError{err}
 			}
 			opts.CookieSecret = secret
-			logger := zap.New(zap.UseDevMode(false))
-			ctrl.SetLogger(logger)
-			opts.Logger = logger
+			opts.Logger = productionLogger()
 			if opts.RestConfig, err = loadRESTConfig(kubeconfig); err != nil {
 				return err
 			}

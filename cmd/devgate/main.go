@@ -9,7 +9,12 @@ import (
 	"io"
 	"os"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	devgateconfig "devgate.dev/devgate/policies/config"
 )
 
 // usageError marks a bad invocation or bad input: exit status 2.
@@ -62,4 +67,33 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "devgate:", err)
 		return 1
 	}
+}
+
+// noArgs rejects positional arguments as bad usage (exit status 2).
+func noArgs(cmd *cobra.Command, args []string) error {
+	if err := cobra.NoArgs(cmd, args); err != nil {
+		return usageError{err}
+	}
+	return nil
+}
+
+// requireConfig checks --config at start: a missing or invalid configuration
+// is bad input (exit status 2), not a runtime failure; reloads later keep the
+// last good one instead.
+func requireConfig(path string) error {
+	if path == "" {
+		return usageError{fmt.Errorf("--config is required")}
+	}
+	if _, err := devgateconfig.Load(path); err != nil {
+		return usageError{err}
+	}
+	return nil
+}
+
+// productionLogger is the JSON logger of the long-running servers, set as
+// controller-runtime's too.
+func productionLogger() logr.Logger {
+	logger := zap.New(zap.UseDevMode(false))
+	ctrl.SetLogger(logger)
+	return logger
 }

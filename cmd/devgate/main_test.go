@@ -72,6 +72,8 @@ func TestExitStatus(t *testing.T) {
 		{name: "unknown config field", args: []string{"check", "-f", allowed, "--config", badConfig}, wantCode: 2,
 			wantStderr: []string{"domian"}},
 		{name: "serve without config", args: []string{"serve"}, wantCode: 2, wantStderr: []string{"--config"}},
+		{name: "serve with a stray argument", args: []string{"serve", "now"}, wantCode: 2, wantStderr: []string{"now"}},
+		{name: "dev with a stray argument", args: []string{"dev", "now"}, wantCode: 2, wantStderr: []string{"now"}},
 		{name: "serve with unknown config field", args: []string{"serve", "--config", badConfig}, wantCode: 2,
 			wantStderr: []string{"domian"}},
 		{name: "serve without domain", args: []string{"serve", "--config", noDomain}, wantCode: 2,

@@ -1,17 +1,13 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client/config"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"devgate.dev/devgate/internal/server"
-	devgateconfig "devgate.dev/devgate/policies/config"
 )
 
 // newServeCommand is `devgate serve` (SPEC 8).
@@ -21,19 +17,12 @@ func newServeCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the admission webhooks and run the endpoint controller",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if opts.ConfigPath == "" {
-				return usageError{fmt.Errorf("--config is required")}
+			if err := requireConfig(opts.ConfigPath); err != nil {
+				return err
 			}
-			// An invalid configuration at start is bad input (exit 2), not a
-			// runtime failure; reloads later keep the last good one instead.
-			if _, err := devgateconfig.Load(opts.ConfigPath); err != nil {
-				return usageError{err}
-			}
-			logger := zap.New(zap.UseDevMode(false))
-			ctrl.SetLogger(logger)
-			opts.Logger = logger
+			opts.Logger = productionLogger()
 			restConfig, err := loadRESTConfig(kubeconfig)
 			if err != nil {
 				return err
