@@ -86,7 +86,7 @@ func (h *Handler) Handle(_ context.Context, req admission.Request) admission.Res
 				Status:  metav1.StatusFailure,
 				Code:    http.StatusUnprocessableEntity,
 				Reason:  metav1.StatusReasonInvalid,
-				Message: engine.DenialMessage(req.Kind.Kind, req.Namespace, name, shortened(out.Denials)),
+				Message: engine.DenialMessage(req.Kind.Kind, req.Namespace, name, out.Denials),
 			},
 		}}
 		resp.Warnings = out.Warnings

@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 	sigsjson "sigs.k8s.io/json"
 )
 
@@ -102,31 +100,4 @@ func cutPrefix(b []byte, prefix string) ([]byte, bool) {
 func isBase64(s string) bool {
 	_, err := base64.StdEncoding.DecodeString(s)
 	return err == nil
-}
-
-// maxShownValue bounds a rejected value echoed in a denial: an annotation may
-// hold up to 256 KiB, and echoing all of it drowns the reason.
-const maxShownValue = 256
-
-// shortened returns denials whose long string values are cut to
-// maxShownValue bytes, with their full length.
-func shortened(denials field.ErrorList) field.ErrorList {
-	out := make(field.ErrorList, 0, len(denials))
-	for _, d := range denials {
-		if v, ok := d.BadValue.(string); ok && len(v) > maxShownValue {
-			cut := *d
-			cut.BadValue = fmt.Sprintf("%s... (%d bytes)", truncateUTF8(v, maxShownValue), len(v))
-			d = &cut
-		}
-		out = append(out, d)
-	}
-	return out
-}
-
-// truncateUTF8 cuts s to at most n bytes without splitting a character.
-func truncateUTF8(s string, n int) string {
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

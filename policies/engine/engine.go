@@ -89,18 +89,24 @@ func newObject(gvk schema.GroupVersionKind) client.Object {
 
 // Mutate runs the mutators for in and returns the patch they produce.
 func (e *Engine) Mutate(in Input, cfg *config.Config, lookup policies.Lookup) Output {
-	return e.run(in, cfg, lookup, true, false)
+	return finish(e.run(in, cfg, lookup, true, false))
 }
 
 // Validate runs the validators for in.
 func (e *Engine) Validate(in Input, cfg *config.Config, lookup policies.Lookup) Output {
-	return e.run(in, cfg, lookup, false, true)
+	return finish(e.run(in, cfg, lookup, false, true))
 }
 
 // Admit runs the mutators and then the validators on the mutated object, as the
 // API server does with devgate's two webhooks.
 func (e *Engine) Admit(in Input, cfg *config.Config, lookup policies.Lookup) Output {
-	return e.run(in, cfg, lookup, true, true)
+	return finish(e.run(in, cfg, lookup, true, true))
+}
+
+// finish is what every answer goes through before it leaves the engine.
+func finish(out Output) Output {
+	out.Denials = shortened(out.Denials)
+	return out
 }
 
 func (e *Engine) run(in Input, cfg *config.Config, lookup policies.Lookup, mutate, validate bool) Output {
