@@ -6,7 +6,6 @@ package engine
 
 import (
 	"fmt"
-	"reflect"
 	"strings"
 
 	"gomodules.xyz/jsonpatch/v2"
@@ -17,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	sigsjson "sigs.k8s.io/json"
 
 	"devgate.dev/devgate/policies"
 	"devgate.dev/devgate/policies/config"
@@ -180,9 +178,9 @@ func (e *Engine) run(in Input, cfg *config.Config, lookup policies.Lookup, mutat
 			}
 		}
 	}
-	// reflect.DeepEqual is strict (a nil and an empty map differ), so an
-	// object it calls equal encodes to the very same JSON: no patch.
-	if baseline != nil && !reflect.DeepEqual(baseline, req.Object) {
+	// createPatch finds nothing to do for an object the mutators left
+	// unchanged, without encoding it.
+	if baseline != nil {
 		patch, err := createPatch(baseline, req.Object)
 		if err != nil {
 			out.Denials = append(out.Denials, field.InternalError(field.NewPath(""), err))
@@ -206,23 +204,6 @@ func objectMeta(req *policies.Request) metav1Object {
 type metav1Object interface {
 	GetNamespace() string
 	GetName() string
-}
-
-// decode reads raw into the typed object of gvk, case-sensitively as the API
-// server does, and puts it in namespace when it names none.
-func decode(gvk schema.GroupVersionKind, raw []byte, namespace string) (client.Object, error) {
-	obj := newObject(gvk)
-	if obj == nil {
-		return nil, fmt.Errorf("devgate does not handle %s", gvk)
-	}
-	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(raw, obj); err != nil {
-		return nil, fmt.Errorf("cannot decode %s: %v", gvk.Kind, err)
-	}
-	if obj.GetNamespace() == "" {
-		obj.SetNamespace(namespace)
-	}
-	obj.GetObjectKind().SetGroupVersionKind(gvk)
-	return obj, nil
 }
 
 // Handles reports whether any policy acts on gvk at all.

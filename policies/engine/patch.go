@@ -8,30 +8,12 @@ import (
 	"strings"
 
 	"gomodules.xyz/jsonpatch/v2"
-	"k8s.io/apimachinery/pkg/runtime"
 )
 
-// createPatch returns the RFC 6902 operations that turn before into after:
-// the operations jsonpatch.CreatePatch computes from their encodings, in the
-// same form. CreatePatch decodes both documents whole into generic maps, which
-// was most of a mutation's cost; mutators change a few fields, so this
-// descends only into the members whose encodings differ and leaves every
-// equal one (a whole spec, say) undecoded.
-func createPatch(before, after runtime.Object) ([]jsonpatch.Operation, error) {
-	a, err := json.Marshal(before)
-	if err != nil {
-		return nil, err
-	}
-	b, err := json.Marshal(after)
-	if err != nil {
-		return nil, err
-	}
-	return diffRaw(a, b, "", nil)
-}
-
-// diffRaw appends to patch the operations that turn a into b at path. Both
-// come from encoding/json, whose encoding is canonical and compact: equal
-// values have equal bytes.
+// diffRaw appends to patch the operations that turn a into b at path, for
+// the values createPatch compares by their encodings. Both come from
+// encoding/json, whose encoding is canonical and compact: equal values have
+// equal bytes.
 func diffRaw(a, b json.RawMessage, path string, patch []jsonpatch.Operation) ([]jsonpatch.Operation, error) {
 	switch {
 	case a[0] == '{' && b[0] == '{':
