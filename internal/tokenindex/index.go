@@ -6,11 +6,13 @@ package tokenindex
 
 import (
 	"context"
+	"fmt"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // Label keys kept in the cache (SPEC 5.3).
@@ -19,8 +21,9 @@ const (
 	LabelExternalID = "dev.okteto.com/external-id"
 )
 
-// indexField names the index; it is not a real field selector.
-const indexField = "devgate.token"
+// indexName names the index on the ServiceAccount informer's store. It must
+// not collide with controller-runtime's ("namespace", "field:...").
+const indexName = "devgate.dev/token-label"
 
 // ServiceAccountMetadata is the cache key for ServiceAccounts: metadata only,
 // so the cache never holds secrets or other fields.
@@ -57,37 +60,59 @@ func CacheOptions() cache.ByObject {
 
 // Index implements policies.Lookup over the cache.
 type Index struct {
-	reader client.Reader
+	indexer toolscache.Indexer
 }
 
-// Setup registers the index on the cache and starts its informer with the
-// manager. Call it before the manager starts.
+// indexerInformer is what client-go's SharedIndexInformer, which
+// controller-runtime's cache hands out for a cluster-wide informer, offers
+// beyond cache.Informer: its store, to read the index without a List.
+type indexerInformer interface {
+	GetIndexer() toolscache.Indexer
+}
+
+// tokenIndexFunc keys a cached ServiceAccount by the raw value of its token
+// label; a ServiceAccount without one (or with an empty one) is not indexed.
+func tokenIndexFunc(obj any) ([]string, error) {
+	o, ok := obj.(metav1.Object)
+	if !ok {
+		return nil, fmt.Errorf("tokenindex: cannot index %T", obj)
+	}
+	if v := o.GetLabels()[LabelToken]; v != "" {
+		return []string{v}, nil
+	}
+	return nil, nil
+}
+
+// Setup registers the index on the ServiceAccount metadata informer of c and
+// starts that informer with the manager. Call it before the manager starts.
+// The cache must be cluster-wide for ServiceAccounts (no DefaultNamespaces or
+// per-object Namespaces), so that a single client-go informer holds them all.
 func Setup(ctx context.Context, c cache.Cache) (*Index, error) {
-	err := c.IndexField(ctx, ServiceAccountMetadata(), indexField, func(o client.Object) []string {
-		if v := o.GetLabels()[LabelToken]; v != "" {
-			return []string{v}
-		}
-		return nil
-	})
+	inf, err := c.GetInformer(ctx, ServiceAccountMetadata())
 	if err != nil {
 		return nil, err
 	}
-	if _, err := c.GetInformer(ctx, ServiceAccountMetadata()); err != nil {
+	ii, ok := inf.(indexerInformer)
+	if !ok {
+		return nil, fmt.Errorf("tokenindex: the ServiceAccount informer %T exposes no indexer; the cache must not be restricted to namespaces", inf)
+	}
+	if err := inf.AddIndexers(toolscache.Indexers{indexName: tokenIndexFunc}); err != nil {
 		return nil, err
 	}
-	return &Index{reader: c}, nil
+	return &Index{indexer: ii.GetIndexer()}, nil
 }
 
-// ServiceAccountsWithToken implements policies.Lookup.
+// ServiceAccountsWithToken implements policies.Lookup: the sorted
+// "namespace/name" of every cached ServiceAccount whose token label is token.
+// It reads the keys of the informer's index and copies no object; the slice is
+// the caller's.
 func (i *Index) ServiceAccountsWithToken(token string) []string {
-	list := &metav1.PartialObjectMetadataList{}
-	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ServiceAccountList"))
-	if err := i.reader.List(context.Background(), list, client.MatchingFields{indexField: token}); err != nil {
+	keys, err := i.indexer.IndexKeys(indexName, token)
+	if err != nil {
 		return nil
 	}
-	out := make([]string, 0, len(list.Items))
-	for _, sa := range list.Items {
-		out = append(out, sa.Namespace+"/"+sa.Name)
-	}
-	return out
+	// The store's keys are "namespace/name" (MetaNamespaceKeyFunc). client-go
+	// sorts them today; sorting an ordered slice again costs a pass.
+	slices.Sort(keys)
+	return keys
 }
