@@ -109,3 +109,42 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+func TestFor(t *testing.T) {
+	for _, tc := range []struct{ name, ns string }{
+		{"web", "alice"}, {"", "alice"}, {strings.Repeat("a", 57), "alice"}, {strings.Repeat("a", 58), "alice"}, {"", ""},
+	} {
+		if got, want := For(tc.name, tc.ns, domain), Host(Label(tc.name, tc.ns), domain); got != want {
+			t.Errorf("For(%q, %q) = %q, want %q", tc.name, tc.ns, got, want)
+		}
+		if got, want := LabelFits(tc.name, tc.ns), LabelTooLong(Label(tc.name, tc.ns)) == ""; got != want {
+			t.Errorf("LabelFits(%q, %q) = %v, want %v", tc.name, tc.ns, got, want)
+		}
+	}
+}
+
+// sink keeps results on the heap, as in the policies that store them.
+var sink string
+
+func TestForAllocatesOnce(t *testing.T) {
+	if n := testing.AllocsPerRun(100, func() { sink = For("web", "alice", domain) }); n != 1 {
+		t.Errorf("For allocates %v times, want 1", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = Check("web-alice."+domain, "alice", domain) }); n != 0 {
+		t.Errorf("Check of an allowed host allocates %v times, want 0", n)
+	}
+}
+
+// FuzzIsDNSLabel holds the fast path of Check to the apimachinery rule it
+// stands in for.
+func FuzzIsDNSLabel(f *testing.F) {
+	for _, seed := range []string{"", "a", "-", "a-", "-a", "a-b", "web-alice", "A", "a_b", "a.b", "0", "9-z",
+		strings.Repeat("a", 63), strings.Repeat("a", 64), "xn--bcher-kva", "é"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := isDNSLabel(s), len(validation.IsDNS1123Label(s)) == 0; got != want {
+			t.Fatalf("isDNSLabel(%q) = %v, IsDNS1123Label says %v", s, got, want)
+		}
+	})
+}

@@ -26,27 +26,56 @@ func generateHostValue(ing *networkingv1.Ingress) (string, bool) {
 // generatedHost is the host that the generate-host value asks for on ing, or
 // why there can be none: an invalid value, a missing name, a label too long.
 func generatedHost(value string, ing *networkingv1.Ingress, domain string) (host, problem string) {
-	var name, what string
+	name, what, problem := generatedName(value, ing)
+	if problem == "" {
+		problem = labelProblem(name, what, ing.Namespace, domain)
+	}
+	if problem != "" {
+		return "", problem
+	}
+	return hosts.For(name, ing.Namespace, domain), ""
+}
+
+// generatedHostProblem is the problem of generatedHost alone, for validation:
+// it builds no host when there is none.
+func generatedHostProblem(value string, ing *networkingv1.Ingress, domain string) string {
+	name, what, problem := generatedName(value, ing)
+	if problem != "" {
+		return problem
+	}
+	return labelProblem(name, what, ing.Namespace, domain)
+}
+
+// generatedName is the name that the generate-host value puts before the
+// namespace in the host's label ("" for "domain"), and what it is for
+// messages; or why the value gives no host.
+func generatedName(value string, ing *networkingv1.Ingress) (name, what, problem string) {
 	switch value {
 	case GenerateHostTrue:
 		if ing.Name == "" {
-			return "", `the host is named after the Ingress and metadata.name is not set (generateName is resolved after admission): set metadata.name, or use generate-host "domain" or a label such as "api"`
+			return "", "", `the host is named after the Ingress and metadata.name is not set (generateName is resolved after admission): set metadata.name, or use generate-host "domain" or a label such as "api"`
 		}
-		name, what = ing.Name, "the Ingress name"
+		return ing.Name, "the Ingress name", ""
 	case GenerateHostDomain:
 		// <namespace>.<domain>: the namespace is a DNS label, so it always fits.
+		return "", "", ""
 	default:
 		if errs := validation.IsDNS1123Label(value); len(errs) > 0 {
-			return "", fmt.Sprintf(`must be "true", "domain" or a DNS label such as "api" (%s)`, strings.Join(errs, "; "))
+			return "", "", fmt.Sprintf(`must be "true", "domain" or a DNS label such as "api" (%s)`, strings.Join(errs, "; "))
 		}
-		name, what = value, "the generate-host label"
+		return value, "the generate-host label", ""
 	}
-	label := hosts.Label(name, ing.Namespace)
-	host = hosts.Host(label, domain)
-	if msg := hosts.LabelTooLong(label); msg != "" {
-		return "", fmt.Sprintf("the generated host %s is too long: %s: %s", host, msg, hosts.Shorten(what, name, ing.Namespace))
+}
+
+// labelProblem says why the generated label of name in namespace does not fit
+// in one DNS label, or "" when it does; what names the name for the reader.
+func labelProblem(name, what, namespace, domain string) string {
+	if hosts.LabelFits(name, namespace) {
+		return ""
 	}
-	return host, ""
+	label := hosts.Label(name, namespace)
+	return fmt.Sprintf("the generated host %s is too long: %s: %s",
+		hosts.Host(label, domain), hosts.LabelTooLong(label), hosts.Shorten(what, name, namespace))
 }
 
 // catchAll reports whether ing has a rule without host, or no rule but a
@@ -100,7 +129,10 @@ func replaceRules(ing *networkingv1.Ingress, host string) []string {
 			replaced = append(replaced, r.Host)
 		}
 	}
-	ing.Spec.Rules = []networkingv1.IngressRule{{Host: host, IngressRuleValue: value}}
+	// The one rule takes the first rule's slot rather than a new slice: the
+	// Ingress is ours to change in place (the engine diffs against its own
+	// copy), and value was copied out above.
+	ing.Spec.Rules = append(old[:0], networkingv1.IngressRule{Host: host, IngressRuleValue: value})
 	dropTLSHosts(ing, replaced)
 
 	var what []string
@@ -137,45 +169,51 @@ func fillHostless(ing *networkingv1.Ingress, host string) []string {
 }
 
 // validateHosts denies a generate-host that cannot be honoured, catch-all
-// rules, and every rule or TLS host outside the namespace's names.
+// rules, and every rule or TLS host outside the namespace's names. Field paths
+// are built only for a denial: most Ingresses have none.
 func validateHosts(ing *networkingv1.Ingress, cfg *config.Config) field.ErrorList {
 	var errs field.ErrorList
 	ns, domain := ing.Namespace, cfg.Domain
 	checkRules := true
 	if v, set := generateHostValue(ing); set {
-		if _, problem := generatedHost(v, ing, domain); problem != "" {
+		if problem := generatedHostProblem(v, ing, domain); problem != "" {
 			errs = append(errs, field.Invalid(annotationPath(AnnotationGenerateHost), shown(v), problem))
 			// Once the annotation is fixed its host replaces the rules' hosts:
 			// judging them now would only add noise.
 			checkRules = false
 		}
 	}
-	rules := field.NewPath("spec", "rules")
 	if checkRules {
 		if len(ing.Spec.Rules) == 0 && ing.Spec.DefaultBackend != nil {
-			errs = append(errs, field.Required(rules, "an Ingress without rules sends every host's traffic to spec.defaultBackend: "+catchAllFix(ing, domain)))
+			errs = append(errs, field.Required(field.NewPath("spec", "rules"), "an Ingress without rules sends every host's traffic to spec.defaultBackend: "+catchAllFix(ing, domain)))
 		}
 		for i, r := range ing.Spec.Rules {
-			p := rules.Index(i).Child("host")
 			if r.Host == "" {
-				errs = append(errs, field.Required(p, "a rule without host catches every tenant's traffic: "+catchAllFix(ing, domain)))
+				errs = append(errs, field.Required(ruleHostPath(i), "a rule without host catches every tenant's traffic: "+catchAllFix(ing, domain)))
 				continue
 			}
-			errs = append(errs, checkHost(p, r.Host, ns, domain)...)
+			if err := hosts.Check(r.Host, ns, domain); err != nil {
+				errs = append(errs, hostDenial(ruleHostPath(i), r.Host, err, ns, domain))
+			}
 		}
 	}
 	for i, t := range ing.Spec.TLS {
 		for j, h := range t.Hosts {
-			errs = append(errs, checkHost(field.NewPath("spec", "tls").Index(i).Child("hosts").Index(j), h, ns, domain)...)
+			if err := hosts.Check(h, ns, domain); err != nil {
+				errs = append(errs, hostDenial(field.NewPath("spec", "tls").Index(i).Child("hosts").Index(j), h, err, ns, domain))
+			}
 		}
 	}
 	return errs
 }
 
+// ruleHostPath is the field path of the host of rule i.
+func ruleHostPath(i int) *field.Path { return field.NewPath("spec", "rules").Index(i).Child("host") }
+
 // catchAllFix says why the mutation could not give a catch-all rule its host
 // and what to do instead.
 func catchAllFix(ing *networkingv1.Ingress, domain string) string {
-	_, problem := generatedHost(GenerateHostTrue, ing, domain)
+	problem := generatedHostProblem(GenerateHostTrue, ing, domain)
 	if problem == "" {
 		// Only reached when the mutating webhook did not run.
 		return fmt.Sprintf("set a host (%s) or %s", hosts.Pattern(ing.Namespace, domain), AnnotationGenerateHost)
@@ -183,10 +221,7 @@ func catchAllFix(ing *networkingv1.Ingress, domain string) string {
 	return fmt.Sprintf("it would get a host as with %s: %q, but %s", AnnotationGenerateHost, GenerateHostTrue, problem)
 }
 
-// checkHost denies host at p unless namespace may use it.
-func checkHost(p *field.Path, host, namespace, domain string) field.ErrorList {
-	if err := hosts.Check(host, namespace, domain); err != nil {
-		return field.ErrorList{field.Invalid(p, shown(host), fmt.Sprintf("%v: must be %s", err, hosts.Pattern(namespace, domain)))}
-	}
-	return nil
+// hostDenial denies host at p, which hosts.Check refused with err.
+func hostDenial(p *field.Path, host string, err error, namespace, domain string) *field.Error {
+	return field.Invalid(p, shown(host), fmt.Sprintf("%v: must be %s", err, hosts.Pattern(namespace, domain)))
 }

@@ -68,9 +68,13 @@ func Mutate(ing *networkingv1.Ingress, cfg *config.Config) []string {
 	// Order matters: TLS and the endpoints annotation follow the hosts as
 	// generated, so hosts come first.
 	warnings := generateHosts(ing, cfg)
-	ensureTLS(ing, cfg)
+	// The rules are final from here on: their hosts are checked once, into a
+	// buffer on the stack for the usual handful.
+	var buf [4]string
+	hs := appendRuleHosts(buf[:0], ing, cfg)
+	ensureTLS(ing, cfg, hs)
 	warnings = append(warnings, mutatePrivate(ing, cfg)...)
-	recordEndpoints(ing, cfg)
+	recordEndpoints(ing, hs)
 	return warnings
 }
 
@@ -84,34 +88,49 @@ func Validate(ing *networkingv1.Ingress, cfg *config.Config) field.ErrorList {
 	return errs
 }
 
-// recordEndpoints writes devgate.dev/endpoints: the URL of every rule host, in
-// rule order, each once. Without hosts the annotation is removed, so it never
-// outlives the hosts it names.
-func recordEndpoints(ing *networkingv1.Ingress, cfg *config.Config) {
-	var urls []string
-	for _, h := range ruleHosts(ing, cfg) {
-		urls = append(urls, hosts.URL(h))
-	}
-	if len(urls) == 0 {
+// recordEndpoints writes devgate.dev/endpoints: the URL of every rule host hs
+// (appendRuleHosts), comma separated. Without hosts the annotation is
+// removed, so it never outlives the hosts it names.
+func recordEndpoints(ing *networkingv1.Ingress, hs []string) {
+	if len(hs) == 0 {
 		delete(ing.Annotations, AnnotationEndpoints)
 		return
 	}
-	setAnnotation(&ing.Annotations, AnnotationEndpoints, strings.Join(urls, ","))
+	setAnnotation(&ing.Annotations, AnnotationEndpoints, joinURLs(hs))
 }
 
-// ruleHosts are the hosts of spec.rules in order, each once, that the
-// namespace may use. The others are denied by Validate: giving them TLS or
-// recording them would only repeat the denial.
-func ruleHosts(ing *networkingv1.Ingress, cfg *config.Config) []string {
-	var hs []string
+// joinURLs is the hosts.URL of every host of hs, comma separated, built in a
+// single allocation.
+func joinURLs(hs []string) string {
+	n := len(hs) - 1 // commas
+	for _, h := range hs {
+		n += len(hosts.URLPrefix) + len(h)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i, h := range hs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(hosts.URLPrefix)
+		b.WriteString(h)
+	}
+	return b.String()
+}
+
+// appendRuleHosts appends to dst the hosts of spec.rules in order, each once,
+// that the namespace may use. The others are denied by Validate: giving them
+// TLS or recording them would only repeat the denial. Callers pass a buffer on
+// their stack, which is enough for most Ingresses.
+func appendRuleHosts(dst []string, ing *networkingv1.Ingress, cfg *config.Config) []string {
 	seen := map[string]bool{}
 	for _, r := range ing.Spec.Rules {
 		if r.Host != "" && !seen[r.Host] && hosts.Check(r.Host, ing.Namespace, cfg.Domain) == nil {
 			seen[r.Host] = true
-			hs = append(hs, r.Host)
+			dst = append(dst, r.Host)
 		}
 	}
-	return hs
+	return dst
 }
 
 // describe names ing in warnings: "Ingress alice/web".

@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -25,15 +26,63 @@ const signinRedirect = "?rd=$scheme://$host$escaped_request_uri"
 // service learns the namespace from auth-url, so a tenant's endpoint can only
 // be reached by users with access to that namespace.
 func PrivateAnnotations(namespace string, cfg *config.Config) map[string]string {
-	return map[string]string{
-		AnnotationAuthURL:             cfg.PrivateEndpoints.AuthURL + "?namespace=" + namespace,
-		AnnotationAuthSignin:          cfg.PrivateEndpoints.SigninURL + signinRedirect,
-		AnnotationAuthResponseHeaders: strings.Join(cfg.PrivateEndpoints.ResponseHeaders, ","),
+	m := make(map[string]string, len(privateKeys))
+	for _, k := range privateKeys {
+		m[k] = privateValue(k, namespace, cfg)
 	}
+	return m
 }
 
 // privateKeys are the keys of PrivateAnnotations in a stable order.
 var privateKeys = []string{AnnotationAuthURL, AnnotationAuthSignin, AnnotationAuthResponseHeaders}
+
+// privateValue is the value of key in PrivateAnnotations: the policy builds
+// only the values it sets or quotes, not the whole map on every review.
+func privateValue(key, namespace string, cfg *config.Config) string {
+	pe := &cfg.PrivateEndpoints
+	switch key {
+	case AnnotationAuthURL:
+		return pe.AuthURL + "?namespace=" + namespace
+	case AnnotationAuthSignin:
+		return pe.SigninURL + signinRedirect
+	case AnnotationAuthResponseHeaders:
+		return strings.Join(pe.ResponseHeaders, ",")
+	}
+	return ""
+}
+
+// isPrivateValue reports whether v == privateValue(key, namespace, cfg)
+// without building that value: every review of a private Ingress compares
+// its three annotations. FuzzIsPrivateValue holds the two together.
+func isPrivateValue(key, v, namespace string, cfg *config.Config) bool {
+	pe := &cfg.PrivateEndpoints
+	switch key {
+	case AnnotationAuthURL:
+		return isJoined(v, []string{pe.AuthURL, "?namespace=", namespace}, "")
+	case AnnotationAuthSignin:
+		return isJoined(v, []string{pe.SigninURL, signinRedirect}, "")
+	case AnnotationAuthResponseHeaders:
+		return isJoined(v, pe.ResponseHeaders, ",")
+	}
+	return v == ""
+}
+
+// isJoined reports whether s == strings.Join(elems, sep), without joining.
+func isJoined(s string, elems []string, sep string) bool {
+	for i, e := range elems {
+		if i > 0 {
+			if !strings.HasPrefix(s, sep) {
+				return false
+			}
+			s = s[len(sep):]
+		}
+		if !strings.HasPrefix(s, e) {
+			return false
+		}
+		s = s[len(e):]
+	}
+	return s == ""
+}
 
 // mutatePrivate injects the auth annotations of a private Ingress where they
 // are missing; a differing value is the tenant's and is left for Validate to
@@ -43,18 +92,17 @@ var privateKeys = []string{AnnotationAuthURL, AnnotationAuthSignin, AnnotationAu
 // dev.okteto.com/private, which never owned them.
 func mutatePrivate(ing *networkingv1.Ingress, cfg *config.Config) []string {
 	v, ok := ing.Annotations[AnnotationPrivate]
-	want := PrivateAnnotations(ing.Namespace, cfg)
 	switch {
 	case v == PrivateTrue:
 		for _, k := range privateKeys {
 			if _, has := ing.Annotations[k]; !has {
-				setAnnotation(&ing.Annotations, k, want[k])
+				setAnnotation(&ing.Annotations, k, privateValue(k, ing.Namespace, cfg))
 			}
 		}
 	case !ok || v == PrivateFalse:
 		var removed []string
 		for _, k := range privateKeys {
-			if cur, has := ing.Annotations[k]; has && cur == want[k] {
+			if cur, has := ing.Annotations[k]; has && isPrivateValue(k, cur, ing.Namespace, cfg) {
 				delete(ing.Annotations, k)
 				removed = append(removed, k)
 			}
@@ -78,34 +126,40 @@ func validatePrivate(ing *networkingv1.Ingress, cfg *config.Config) field.ErrorL
 		return field.ErrorList{field.NotSupported(annotationPath(AnnotationPrivate), shown(v), []string{PrivateTrue, PrivateFalse})}
 	}
 	var errs field.ErrorList
-	want := PrivateAnnotations(ing.Namespace, cfg)
-	for _, k := range sortedKeys(ing.Annotations) {
-		val := ing.Annotations[k]
-		exp, devgates := want[k]
-		switch {
-		case devgates:
-			if val != exp {
-				errs = append(errs, field.Invalid(annotationPath(k), shown(val), fmt.Sprintf(
-					"a private endpoint's %s must be exactly %q (devgate sets it): another value would open or redirect its authentication", k, exp)))
-			}
-		case strings.HasPrefix(k, authPrefix):
-			errs = append(errs, field.Forbidden(annotationPath(k), fmt.Sprintf(
-				"%q: a private endpoint allows no %s* annotation besides devgate's %s: it could open or redirect its authentication; remove it",
-				shown(val), authPrefix, strings.Join(privateKeys, ", "))))
-		case k == AnnotationSatisfy:
-			errs = append(errs, field.Forbidden(annotationPath(k), fmt.Sprintf(
-				"%q: not allowed on a private endpoint: satisfy lets a request through when another access check passes without authentication; remove it", shown(val))))
-		case k == AnnotationEnableGlobalAuth && parsesFalse(val):
-			errs = append(errs, field.Invalid(annotationPath(k), shown(val),
-				"a private endpoint must not turn ingress-nginx's global authentication off: remove the annotation"))
-		}
+	ns := ing.Namespace
+	denied := func(k, v string) bool { return privateDenial(k, v, ns, cfg) != nil }
+	for _, k := range sortedKeysWhere(ing.Annotations, denied) {
+		errs = append(errs, privateDenial(k, ing.Annotations[k], ns, cfg))
 	}
 	for _, k := range privateKeys {
 		if _, has := ing.Annotations[k]; !has {
-			errs = append(errs, field.Required(annotationPath(k), fmt.Sprintf("a private endpoint needs %s: %q", k, want[k])))
+			errs = append(errs, field.Required(annotationPath(k), fmt.Sprintf("a private endpoint needs %s: %q", k, privateValue(k, ns, cfg))))
 		}
 	}
 	return errs
+}
+
+// privateDenial denies annotation k with value v on a private Ingress in
+// namespace if it can open or redirect the authentication, or returns nil.
+func privateDenial(k, v, namespace string, cfg *config.Config) *field.Error {
+	switch {
+	case slices.Contains(privateKeys, k):
+		if !isPrivateValue(k, v, namespace, cfg) {
+			return field.Invalid(annotationPath(k), shown(v), fmt.Sprintf(
+				"a private endpoint's %s must be exactly %q (devgate sets it): another value would open or redirect its authentication", k, privateValue(k, namespace, cfg)))
+		}
+	case strings.HasPrefix(k, authPrefix):
+		return field.Forbidden(annotationPath(k), fmt.Sprintf(
+			"%q: a private endpoint allows no %s* annotation besides devgate's %s: it could open or redirect its authentication; remove it",
+			shown(v), authPrefix, strings.Join(privateKeys, ", ")))
+	case k == AnnotationSatisfy:
+		return field.Forbidden(annotationPath(k), fmt.Sprintf(
+			"%q: not allowed on a private endpoint: satisfy lets a request through when another access check passes without authentication; remove it", shown(v)))
+	case k == AnnotationEnableGlobalAuth && parsesFalse(v):
+		return field.Invalid(annotationPath(k), shown(v),
+			"a private endpoint must not turn ingress-nginx's global authentication off: remove the annotation")
+	}
+	return nil
 }
 
 // parsesFalse reports whether ingress-nginx reads v as false: it parses boolean

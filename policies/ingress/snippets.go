@@ -38,39 +38,49 @@ func validateSnippets(ing *networkingv1.Ingress, cfg *config.Config) field.Error
 		return nil
 	}
 	var errs field.ErrorList
-	for _, k := range sortedKeys(ing.Annotations) {
-		// ingress-nginx reads keys case-sensitively; comparing in lower case
-		// costs nothing and also catches a controller configured otherwise.
-		lk := strings.ToLower(k)
-		if !strings.HasPrefix(lk, NginxPrefix) {
-			continue
-		}
-		if strings.HasSuffix(lk, "-snippet") {
-			errs = append(errs, field.Forbidden(annotationPath(k), fmt.Sprintf(
-				"nginx configuration snippets are not allowed on tenant Ingresses: they inject raw nginx configuration (%s); use the dedicated ingress-nginx annotations instead", cveClass)))
-			continue
-		}
-		v := ing.Annotations[k]
-		var found []string
-		for _, in := range injections {
-			if strings.Contains(v, in.seq) {
-				found = append(found, in.name)
-			}
-		}
-		if len(found) > 0 {
-			errs = append(errs, field.Invalid(annotationPath(k), shown(v), fmt.Sprintf(
-				"contains %s, which can inject nginx configuration (%s): ingress-nginx annotation values must not contain a newline, \";\", \"{\", \"}\", \"#\", a backtick or \"$(\"",
-				strings.Join(found, ", "), cveClass)))
-		}
+	denied := func(k, v string) bool { return snippetDenial(k, v) != nil }
+	for _, k := range sortedKeysWhere(ing.Annotations, denied) {
+		errs = append(errs, snippetDenial(k, ing.Annotations[k]))
 	}
 	return errs
 }
 
-// sortedKeys are the keys of m in order, so that denials come in a stable order.
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// snippetDenial denies annotation k with value v if it is an ingress-nginx
+// snippet or could inject configuration, or returns nil.
+func snippetDenial(k, v string) *field.Error {
+	// ingress-nginx reads keys case-sensitively; comparing in lower case
+	// costs nothing and also catches a controller configured otherwise.
+	lk := strings.ToLower(k)
+	if !strings.HasPrefix(lk, NginxPrefix) {
+		return nil
+	}
+	if strings.HasSuffix(lk, "-snippet") {
+		return field.Forbidden(annotationPath(k), fmt.Sprintf(
+			"nginx configuration snippets are not allowed on tenant Ingresses: they inject raw nginx configuration (%s); use the dedicated ingress-nginx annotations instead", cveClass))
+	}
+	var found []string
+	for _, in := range injections {
+		if strings.Contains(v, in.seq) {
+			found = append(found, in.name)
+		}
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	return field.Invalid(annotationPath(k), shown(v), fmt.Sprintf(
+		"contains %s, which can inject nginx configuration (%s): ingress-nginx annotation values must not contain a newline, \";\", \"{\", \"}\", \"#\", a backtick or \"$(\"",
+		strings.Join(found, ", "), cveClass))
+}
+
+// sortedKeysWhere are the keys k of m for which denied(k, m[k]), sorted so
+// that denials come in a stable order. An object with nothing to deny, the
+// usual case, costs no allocation: no key list is built to be sorted.
+func sortedKeysWhere(m map[string]string, denied func(k, v string) bool) []string {
+	var keys []string
+	for k, v := range m {
+		if denied(k, v) {
+			keys = append(keys, k)
+		}
 	}
 	slices.Sort(keys)
 	return keys

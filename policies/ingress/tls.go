@@ -15,14 +15,13 @@ import (
 // certificate of the Ingress named ingressName, in cert-manager mode.
 func CertificateSecretName(ingressName string) string { return ingressName + "-tls" }
 
-// ensureTLS gives every rule host a spec.tls entry as tls.mode says (SPEC 3).
-// A host already listed in any entry is covered and left alone, so the tenant's
-// own entries win and a second run adds nothing.
-func ensureTLS(ing *networkingv1.Ingress, cfg *config.Config) {
+// ensureTLS gives every rule host hs (appendRuleHosts) a spec.tls entry as
+// tls.mode says (SPEC 3). A host already listed in any entry is covered and
+// left alone, so the tenant's own entries win and a second run adds nothing.
+func ensureTLS(ing *networkingv1.Ingress, cfg *config.Config, hs []string) {
 	if cfg.TLS.Mode == config.TLSModeNone {
 		return
 	}
-	hs := ruleHosts(ing, cfg)
 	if len(hs) == 0 {
 		return
 	}
@@ -128,7 +127,8 @@ func validateTLS(ing *networkingv1.Ingress, cfg *config.Config) field.ErrorList 
 		return nil
 	}
 	var errs field.ErrorList
-	for _, h := range uncovered(ing, ruleHosts(ing, cfg)) {
+	var buf [4]string
+	for _, h := range uncovered(ing, appendRuleHosts(buf[:0], ing, cfg)) {
 		detail := fmt.Sprintf("the host %s has no spec.tls entry; tls.mode %s gives every host one", shown(h), cfg.TLS.Mode)
 		if cfg.TLS.Mode == config.TLSModeCertManager && ing.Name == "" {
 			detail += fmt.Sprintf(" whose Secret is named after the Ingress (%s): set metadata.name instead of generateName", CertificateSecretName("<name>"))

@@ -24,32 +24,38 @@ type Endpoint struct {
 // URL is the address devgate records in AnnotationEndpoint.
 func (e *Endpoint) URL() string { return hosts.URL(e.Host) }
 
+// optOut is how a denial tells the tenant to ask for no endpoint.
+const optOut = AnnotationAutoIngress + `: "` + AutoIngressFalse + `"`
+
+// asked quotes the annotation that asked for an endpoint, for denials.
+func asked(mode string) string { return fmt.Sprintf("%s: %q", AnnotationAutoIngress, mode) }
+
 // endpoint is the endpoint that auto-ingress value mode ("true" or "private")
-// gives svc, or every reason it cannot have one.
-func endpoint(svc *corev1.Service, mode string, cfg *config.Config) (*Endpoint, field.ErrorList) {
+// gives svc, or every reason it cannot have one. It runs on every review of
+// such a Service, so the happy path builds nothing but the host: messages and
+// field paths are made only for a denial, and the Endpoint is returned by
+// value so that callers which only validate keep it off the heap.
+func endpoint(svc *corev1.Service, mode string, cfg *config.Config) (Endpoint, field.ErrorList) {
 	var errs field.ErrorList
-	name := field.NewPath("metadata", "name")
-	asked := fmt.Sprintf("%s: %q", AnnotationAutoIngress, mode)
-	optOut := fmt.Sprintf("%s: %q", AnnotationAutoIngress, AutoIngressFalse)
 	host := ""
 	if svc.Name == "" {
-		errs = append(errs, field.Required(name, fmt.Sprintf(
-			"%s names the endpoint after the Service and generateName is resolved only after admission: set metadata.name", asked)))
+		errs = append(errs, field.Required(field.NewPath("metadata", "name"), fmt.Sprintf(
+			"%s names the endpoint after the Service and generateName is resolved only after admission: set metadata.name", asked(mode))))
 	} else {
-		label := hosts.Label(svc.Name, svc.Namespace)
-		host = hosts.Host(label, cfg.Domain)
-		if msg := hosts.LabelTooLong(label); msg != "" {
-			errs = append(errs, field.Invalid(name, svc.Name, fmt.Sprintf("%s needs the host %s, which is too long: %s: %s, or set %s",
-				asked, host, msg, hosts.Shorten("the Service name", svc.Name, svc.Namespace), optOut)))
+		host = hosts.For(svc.Name, svc.Namespace, cfg.Domain)
+		if !hosts.LabelFits(svc.Name, svc.Namespace) {
+			msg := hosts.LabelTooLong(hosts.Label(svc.Name, svc.Namespace))
+			errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), svc.Name, fmt.Sprintf("%s needs the host %s, which is too long: %s: %s, or set %s",
+				asked(mode), host, msg, hosts.Shorten("the Service name", svc.Name, svc.Namespace), optOut)))
 		} else if err := hosts.Check(host, svc.Namespace, cfg.Domain); err != nil {
-			errs = append(errs, field.Invalid(name, svc.Name, fmt.Sprintf("%s needs the host %s, which is not allowed: %v", asked, host, err)))
+			errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), svc.Name, fmt.Sprintf("%s needs the host %s, which is not allowed: %v", asked(mode), host, err)))
 		}
 	}
 	port := HTTPPort(svc)
 	if port == nil {
 		ports := field.NewPath("spec", "ports")
 		need := fmt.Sprintf("%s needs an HTTP port: protocol TCP or unset, appProtocol unset or one of %s, and a name that does not start with %s; or set %s",
-			asked, strings.Join(httpAppProtocols, ", "), strings.Join(nonHTTPNamePrefixes, ", "), optOut)
+			asked(mode), strings.Join(httpAppProtocols, ", "), strings.Join(nonHTTPNamePrefixes, ", "), optOut)
 		if len(svc.Spec.Ports) == 0 {
 			errs = append(errs, field.Required(ports, need))
 		} else {
@@ -57,9 +63,9 @@ func endpoint(svc *corev1.Service, mode string, cfg *config.Config) (*Endpoint, 
 		}
 	}
 	if len(errs) > 0 {
-		return nil, errs
+		return Endpoint{}, errs
 	}
-	return &Endpoint{Host: host, Port: *port, Private: mode == AutoIngressPrivate}, nil
+	return Endpoint{Host: host, Port: *port, Private: mode == AutoIngressPrivate}, nil
 }
 
 // EndpointFor is the endpoint svc's auto-ingress annotation gives it, as the
@@ -83,5 +89,5 @@ func EndpointFor(svc *corev1.Service, cfg *config.Config) (*Endpoint, error) {
 	if len(errs) > 0 {
 		return nil, errs.ToAggregate()
 	}
-	return ep, nil
+	return &ep, nil
 }

@@ -94,16 +94,19 @@ func Mutate(svc *corev1.Service, cfg *config.Config) []string {
 	if implicit {
 		mode = AutoIngressTrue
 	}
-	var ep *Endpoint
+	url := "" // of the endpoint, "" when the Service gets none
 	var problems field.ErrorList
 	if mode == AutoIngressTrue || mode == AutoIngressPrivate {
-		ep, problems = endpoint(svc, mode, cfg)
+		var ep Endpoint
+		if ep, problems = endpoint(svc, mode, cfg); len(problems) == 0 {
+			url = ep.URL()
+		}
 	}
-	if ep != nil {
+	if url != "" {
 		if implicit {
 			setAnnotation(svc, AnnotationAutoIngress, AutoIngressTrue)
 		}
-		setAnnotation(svc, AnnotationEndpoint, ep.URL())
+		setAnnotation(svc, AnnotationEndpoint, url)
 	} else {
 		// devgate owns the annotation: a stale or hand-written one goes.
 		delete(svc.Annotations, AnnotationEndpoint)
@@ -113,8 +116,8 @@ func Mutate(svc *corev1.Service, cfg *config.Config) []string {
 	}
 	msg := fmt.Sprintf("%s: type %s converted to ClusterIP (convertLoadBalancedServices)", describe(svc), convertedFrom)
 	switch {
-	case ep != nil:
-		msg += "; its endpoint is " + ep.URL()
+	case url != "":
+		msg += "; its endpoint is " + url
 	case implicit:
 		// Not a denial: the tenant did not ask for an endpoint.
 		reasons := make([]string, 0, len(problems))

@@ -54,15 +54,15 @@ func (*GuardedSecretPolicy) Validate(req *policies.Request) policies.Result {
 		if s.Type == TypeToken && g.key == KeyToken {
 			continue
 		}
-		v, path := secretValue(s, g.key)
+		v := secretValue(s, g.key)
 		if v == "" {
-			res.Denials = append(res.Denials, field.Required(path, fmt.Sprintf(
+			res.Denials = append(res.Denials, field.Required(secretPath(s, g.key), fmt.Sprintf(
 				"%s: must hold a strong token of at least %d printable ASCII characters under key %q",
 				g.why, req.Config.Tokens.MinLength, shown(g.key))))
 			continue
 		}
 		if err := CheckStrength(v, req.Config.Tokens.MinLength); err != nil {
-			res.Denials = append(res.Denials, field.Invalid(path, Redacted, fmt.Sprintf("%s: the token %v", g.why, err)))
+			res.Denials = append(res.Denials, field.Invalid(secretPath(s, g.key), Redacted, fmt.Sprintf("%s: the token %v", g.why, err)))
 		}
 	}
 	return res

@@ -46,14 +46,14 @@ func (*OIDCConnectorPolicy) Validate(req *policies.Request) policies.Result {
 		{KeyRedirectURI, "the redirect URI registered with the identity provider", CheckRedirectURI},
 	}
 	for _, r := range required {
-		v, path := secretValue(s, r.key)
+		v := secretValue(s, r.key)
 		if v == "" {
-			res.Denials = append(res.Denials, field.Required(path, r.what))
+			res.Denials = append(res.Denials, field.Required(secretPath(s, r.key), r.what))
 			continue
 		}
 		if r.check != nil {
 			if err := r.check(v); err != nil {
-				res.Denials = append(res.Denials, field.Invalid(path, shownURL(v), err.Error()))
+				res.Denials = append(res.Denials, field.Invalid(secretPath(s, r.key), shownURL(v), err.Error()))
 			}
 		}
 	}

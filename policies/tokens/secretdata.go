@@ -2,6 +2,7 @@ package tokens
 
 import (
 	"fmt"
+	"iter"
 	"net/url"
 	"strings"
 
@@ -34,23 +35,40 @@ var (
 	stringDataPath = field.NewPath("stringData")
 )
 
-// secretValue returns the value of key as the API server will store it, and
-// the path to report it under.
+// secretValue returns the value of key as the API server will store it;
+// secretPath is where to report it.
 //
 // A key in stringData overrides the same key in data. In the cluster this never
 // matters: the API server merges stringData into data before any admission
 // webhook sees the object. The CLI, though, reads manifests as written, where
 // stringData is common; reading it the way the API server will merge it makes
-// `devgate check` judge what will be stored. The path names stringData when the
-// value came from there, so the user finds it in their manifest.
+// `devgate check` judge what will be stored.
 //
 // A missing key and an empty value are the same: both read "".
-func secretValue(s *corev1.Secret, key string) (string, *field.Path) {
+//
+// A value that only gets checked stays off the heap (short values are
+// converted on the caller's stack once this is inlined): quote it in a denial
+// with shownValue, which reads it again, rather than passing it on.
+func secretValue(s *corev1.Secret, key string) string {
 	if v, ok := s.StringData[key]; ok {
-		return v, stringDataPath.Key(key)
+		return v
 	}
-	return string(s.Data[key]), dataPath.Key(key)
+	return string(s.Data[key])
 }
+
+// secretPath is the path to report key of s under. It names stringData when
+// secretValue reads the value from there, so the user finds it in their
+// manifest. It is built only for a message, never on the happy path.
+func secretPath(s *corev1.Secret, key string) *field.Path {
+	if _, ok := s.StringData[key]; ok {
+		return stringDataPath.Key(key)
+	}
+	return dataPath.Key(key)
+}
+
+// shownValue is the non-secret value of key as echoed in a denial (see shown
+// and secretValue).
+func shownValue(s *corev1.Secret, key string) string { return shown(secretValue(s, key)) }
 
 // setSecretValue sets key where secretValue reads it from: in stringData when
 // the manifest has the key there (or the API server's merge would overwrite
@@ -66,18 +84,21 @@ func setSecretValue(s *corev1.Secret, key, value string) {
 	s.Data[key] = []byte(value)
 }
 
-// secretKeys lists the keys of data and stringData.
-func secretKeys(s *corev1.Secret) []string {
-	keys := make([]string, 0, len(s.Data)+len(s.StringData))
-	for k := range s.Data {
-		keys = append(keys, k)
-	}
-	for k := range s.StringData {
-		if _, dup := s.Data[k]; !dup {
-			keys = append(keys, k)
+// secretKeys yields the keys of data and stringData, each once, without
+// building a list: callers look for the rare unknown key.
+func secretKeys(s *corev1.Secret) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for k := range s.Data {
+			if !yield(k) {
+				return
+			}
+		}
+		for k := range s.StringData {
+			if _, dup := s.Data[k]; !dup && !yield(k) {
+				return
+			}
 		}
 	}
-	return keys
 }
 
 // maxShown bounds a non-secret value echoed in a message, so a huge value

@@ -32,7 +32,12 @@ func (*ServiceAccountPolicy) Handles() []policies.Rule {
 	return []policies.Rule{validateRule(serviceAccountGVK, "serviceaccounts")}
 }
 
-var labelsPath = field.NewPath("metadata", "labels")
+var (
+	labelsPath = field.NewPath("metadata", "labels")
+	// tokenLabelPath is built once: every labelled ServiceAccount's review
+	// would otherwise build it for denials it almost never makes.
+	tokenLabelPath = labelsPath.Key(LabelToken)
+)
 
 // Validate implements policies.Validator.
 func (*ServiceAccountPolicy) Validate(req *policies.Request) policies.Result {
@@ -81,20 +86,19 @@ func (*ServiceAccountPolicy) Validate(req *policies.Request) policies.Result {
 	if !hasToken {
 		return res
 	}
-	tokenPath := labelsPath.Key(LabelToken)
 	if sa.Labels[LabelExternalID] == "" {
 		res.Denials = append(res.Denials, field.Required(labelsPath.Key(LabelExternalID),
 			"a ServiceAccount with a "+LabelToken+" label must name the token's user in this label"))
 	}
 	if err := CheckStrength(token, req.Config.Tokens.MinLength); err != nil {
-		res.Denials = append(res.Denials, field.Invalid(tokenPath, Redacted, "the token "+err.Error()))
+		res.Denials = append(res.Denials, field.Invalid(tokenLabelPath, Redacted, "the token "+err.Error()))
 		return res
 	}
 	if others := otherServiceAccounts(req.Lookup, token, sa.Namespace+"/"+sa.Name); len(others) > 0 {
 		// field.Duplicate would print the value; the token is redacted.
 		res.Denials = append(res.Denials, &field.Error{
 			Type:     field.ErrorTypeDuplicate,
-			Field:    tokenPath.String(),
+			Field:    tokenLabelPath.String(),
 			BadValue: Redacted,
 			Detail: fmt.Sprintf("the same token is already on ServiceAccount %s; every ServiceAccount needs its own token",
 				strings.Join(others, ", ")),

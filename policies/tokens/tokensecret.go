@@ -47,10 +47,10 @@ func (*TokenSecretPolicy) Mutate(req *policies.Request) policies.Result {
 	if s == nil || req.Operation != policies.Create {
 		return policies.Result{}
 	}
-	if v, _ := secretValue(s, KeyUserID); v == "" && req.User.Username != "" {
+	if secretValue(s, KeyUserID) == "" && req.User.Username != "" {
 		setSecretValue(s, KeyUserID, req.User.Username)
 	}
-	if v, _ := secretValue(s, KeyTTL); v == "" {
+	if secretValue(s, KeyTTL) == "" {
 		setSecretValue(s, KeyTTL, fmt.Sprint(req.Config.MaxTTLMillis()))
 	}
 	return policies.Result{}
@@ -92,24 +92,24 @@ func validateTokenCreate(req *policies.Request, s *corev1.Secret) policies.Resul
 	maxTTL := req.Config.MaxTTLMillis()
 
 	// The token's strength is checked here only: on UPDATE it cannot change.
-	if v, path := secretValue(s, KeyToken); v == "" {
-		res.Denials = append(res.Denials, field.Required(path, fmt.Sprintf(
+	if v := secretValue(s, KeyToken); v == "" {
+		res.Denials = append(res.Denials, field.Required(secretPath(s, KeyToken), fmt.Sprintf(
 			"a token Secret must hold a strong token of at least %d printable ASCII characters", req.Config.Tokens.MinLength)))
 	} else if err := CheckStrength(v, req.Config.Tokens.MinLength); err != nil {
-		res.Denials = append(res.Denials, field.Invalid(path, Redacted, "the token "+err.Error()))
+		res.Denials = append(res.Denials, field.Invalid(secretPath(s, KeyToken), Redacted, "the token "+err.Error()))
 	}
 
 	// An empty user-id is what the mutator fills in; judge it as filled in, so
 	// validation alone (without the mutating webhook) agrees with admission.
-	userID, path := secretValue(s, KeyUserID)
+	userID := secretValue(s, KeyUserID)
 	if userID == "" {
 		userID = req.User.Username
 	}
 	switch {
 	case userID == "":
-		res.Denials = append(res.Denials, field.Required(path, "the user the token belongs to"))
+		res.Denials = append(res.Denials, field.Required(secretPath(s, KeyUserID), "the user the token belongs to"))
 	case userID != req.User.Username && !req.IsAdmin():
-		res.Denials = append(res.Denials, field.Forbidden(path, fmt.Sprintf(
+		res.Denials = append(res.Denials, field.Forbidden(secretPath(s, KeyUserID), fmt.Sprintf(
 			"a token is created only for the requesting user %q; only admins (tokens.adminGroups) may create one for another user",
 			shown(req.User.Username))))
 	}
@@ -117,7 +117,7 @@ func validateTokenCreate(req *policies.Request, s *corev1.Secret) policies.Resul
 	if d := checkKind(s); d != nil {
 		res.Denials = append(res.Denials, d)
 	}
-	ttl, ttlPath, d := tokenTTL(s, maxTTL)
+	ttl, d := tokenTTL(s, maxTTL)
 	if d != nil {
 		res.Denials = append(res.Denials, d)
 	}
@@ -127,7 +127,7 @@ func validateTokenCreate(req *policies.Request, s *corev1.Secret) policies.Resul
 
 	res.Warnings = append(res.Warnings, unknownKeyWarnings(s)...)
 	if len(res.Denials) == 0 {
-		res.Warnings = append(res.Warnings, longTTLWarnings(ttl, maxTTL, ttlPath)...)
+		res.Warnings = append(res.Warnings, longTTLWarnings(s, ttl, maxTTL)...)
 	}
 	return res
 }
@@ -145,19 +145,17 @@ func validateTokenUpdate(req *policies.Request, old, s *corev1.Secret) policies.
 	}
 
 	for _, key := range []string{KeyToken, KeyUserID, KeyKind} {
-		was, _ := secretValue(old, key)
-		v, path := secretValue(s, key)
-		if sameSecret(v, was) {
+		if sameSecret(secretValue(s, key), secretValue(old, key)) {
 			continue
 		}
-		bad := shown(v)
-		if key == KeyToken {
-			bad = Redacted
+		bad := Redacted
+		if key != KeyToken {
+			bad = shownValue(s, key)
 		}
-		res.Denials = append(res.Denials, field.Invalid(path, bad, key+" is immutable: create a new token Secret instead"))
+		res.Denials = append(res.Denials, field.Invalid(secretPath(s, key), bad, key+" is immutable: create a new token Secret instead"))
 	}
 
-	ttl, ttlPath, d := tokenTTL(s, maxTTL)
+	ttl, d := tokenTTL(s, maxTTL)
 	if d != nil {
 		res.Denials = append(res.Denials, d)
 	} else if !req.IsAdmin() {
@@ -167,7 +165,7 @@ func validateTokenUpdate(req *policies.Request, old, s *corev1.Secret) policies.
 			if !storedOK {
 				what = "the stored value, which is not a valid ttl"
 			}
-			res.Denials = append(res.Denials, field.Forbidden(ttlPath, fmt.Sprintf(
+			res.Denials = append(res.Denials, field.Forbidden(secretPath(s, KeyTTL), fmt.Sprintf(
 				"only admins (tokens.adminGroups) may increase ttl beyond %s; any user may reduce it", what)))
 		}
 	}
@@ -179,39 +177,39 @@ func validateTokenUpdate(req *policies.Request, old, s *corev1.Secret) policies.
 	if len(res.Denials) == 0 {
 		// A token that predates devgate stays usable for what makes it safer
 		// (disabling it, shortening it), but its owner hears about it.
-		if v, path := secretValue(s, KeyToken); v != "" {
+		if v := secretValue(s, KeyToken); v != "" {
 			if err := CheckStrength(v, req.Config.Tokens.MinLength); err != nil {
-				res.Warnings = append(res.Warnings, fmt.Sprintf("%s: the token %v; replace it with a new token Secret", path, err))
+				res.Warnings = append(res.Warnings, fmt.Sprintf("%s: the token %v; replace it with a new token Secret", secretPath(s, KeyToken), err))
 			}
 		}
-		res.Warnings = append(res.Warnings, longTTLWarnings(ttl, maxTTL, ttlPath)...)
+		res.Warnings = append(res.Warnings, longTTLWarnings(s, ttl, maxTTL)...)
 	}
 	return res
 }
 
 // checkTokenOwner denies a non-admin who is not the token's user-id.
 func checkTokenOwner(req *policies.Request, old *corev1.Secret, verb string) *field.Error {
-	owner, path := secretValue(old, KeyUserID)
+	owner := secretValue(old, KeyUserID)
 	if req.IsAdmin() || (owner != "" && owner == req.User.Username) {
 		return nil
 	}
-	return field.Forbidden(path, fmt.Sprintf(
+	return field.Forbidden(secretPath(old, KeyUserID), fmt.Sprintf(
 		"only the token's owner (user-id) or an admin (tokens.adminGroups) may %s this token Secret", verb))
 }
 
-// tokenTTL reads and checks the ttl. An empty ttl counts as maxTTL, the value
-// the mutator sets on CREATE; on UPDATE, emptying it asks for the maximum, an
-// increase like any other.
-func tokenTTL(s *corev1.Secret, maxTTL int64) (int64, *field.Path, *field.Error) {
-	v, path := secretValue(s, KeyTTL)
+// tokenTTL reads and checks the ttl (reported under secretPath(s, KeyTTL)).
+// An empty ttl counts as maxTTL, the value the mutator sets on CREATE; on
+// UPDATE, emptying it asks for the maximum, an increase like any other.
+func tokenTTL(s *corev1.Secret, maxTTL int64) (int64, *field.Error) {
+	v := secretValue(s, KeyTTL)
 	if v == "" {
-		return maxTTL, path, nil
+		return maxTTL, nil
 	}
 	ttl, err := ValidateTTL(v, maxTTL)
 	if err != nil {
-		return 0, path, field.Invalid(path, shown(v), "ttl "+err.Error())
+		return 0, field.Invalid(secretPath(s, KeyTTL), shownValue(s, KeyTTL), "ttl "+err.Error())
 	}
-	return ttl, path, nil
+	return ttl, nil
 }
 
 // storedTTL is the stored object's ttl for the "only admins increase" rule.
@@ -220,7 +218,7 @@ func tokenTTL(s *corev1.Secret, maxTTL int64) (int64, *field.Path, *field.Error)
 // token back, which is for an admin to decide. A stored value beyond today's
 // maxTTL (the setting was lowered) counts as written.
 func storedTTL(old *corev1.Secret, maxTTL int64) (ttl int64, ok bool) {
-	v, _ := secretValue(old, KeyTTL)
+	v := secretValue(old, KeyTTL)
 	if v == "" {
 		return maxTTL, true
 	}
@@ -232,21 +230,19 @@ func storedTTL(old *corev1.Secret, maxTTL int64) (ttl int64, ok bool) {
 }
 
 func checkKind(s *corev1.Secret) *field.Error {
-	v, path := secretValue(s, KeyKind)
-	if v == "" || v == KindSession || v == KindDerived {
+	if v := secretValue(s, KeyKind); v == "" || v == KindSession || v == KindDerived {
 		return nil
 	}
-	d := field.NotSupported(path, shown(v), []string{KindSession, KindDerived})
+	d := field.NotSupported(secretPath(s, KeyKind), shownValue(s, KeyKind), []string{KindSession, KindDerived})
 	d.Detail += " (empty means derived)"
 	return d
 }
 
 func checkEnabled(s *corev1.Secret) *field.Error {
-	v, path := secretValue(s, KeyEnabled)
-	if v == "" || v == "true" || v == "false" {
+	if v := secretValue(s, KeyEnabled); v == "" || v == "true" || v == "false" {
 		return nil
 	}
-	return field.NotSupported(path, shown(v), []string{"true", "false"})
+	return field.NotSupported(secretPath(s, KeyEnabled), shownValue(s, KeyEnabled), []string{"true", "false"})
 }
 
 // unknownKeyWarnings warns, without denying, about keys SPEC 5.1 does not
@@ -254,7 +250,7 @@ func checkEnabled(s *corev1.Secret) *field.Error {
 // in place.
 func unknownKeyWarnings(s *corev1.Secret) []string {
 	var unknown []string
-	for _, k := range secretKeys(s) {
+	for k := range secretKeys(s) {
 		if !slices.Contains(knownTokenKeys, k) {
 			unknown = append(unknown, k)
 		}
@@ -262,9 +258,8 @@ func unknownKeyWarnings(s *corev1.Secret) []string {
 	slices.Sort(unknown)
 	warnings := make([]string, 0, len(unknown))
 	for _, k := range unknown {
-		_, path := secretValue(s, k)
 		warnings = append(warnings, fmt.Sprintf("%s: unknown key of a token Secret; the keys are %s",
-			shownPath(path, k), strings.Join(knownTokenKeys, ", ")))
+			shownPath(secretPath(s, k), k), strings.Join(knownTokenKeys, ", ")))
 	}
 	return warnings
 }
@@ -277,15 +272,16 @@ func shownPath(path *field.Path, key string) string {
 	return path.Root().Key(shown(key)).String()
 }
 
-// longTTLWarnings warns about a token allowed with more than 80% of maxTTL:
-// a long-lived token is the one most likely to leak while still valid.
-func longTTLWarnings(ttl, maxTTL int64, path *field.Path) []string {
+// longTTLWarnings warns about a token Secret s allowed with a ttl of more than
+// 80% of maxTTL: a long-lived token is the one most likely to leak while
+// still valid.
+func longTTLWarnings(s *corev1.Secret, ttl, maxTTL int64) []string {
 	// ttl <= maxTTL <= MaxInt64/1e6 (it comes from a time.Duration): no overflow.
 	if ttl*5 <= maxTTL*4 {
 		return nil
 	}
 	return []string{fmt.Sprintf("%s: ttl of %d milliseconds (%s) is more than 80%% of the maximum of %s; prefer a shorter-lived token",
-		path, ttl, HumanMillis(ttl), HumanMillis(maxTTL))}
+		secretPath(s, KeyTTL), ttl, HumanMillis(ttl), HumanMillis(maxTTL))}
 }
 
 func deniedBy(d *field.Error) policies.Result {
