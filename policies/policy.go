@@ -103,6 +103,20 @@ type Rule struct {
 	Operations       []Operation
 	Mutating         bool
 	Validating       bool
+	// MatchCondition is an optional CEL expression (the language of the
+	// webhooks' matchConditions) over `object`, `oldObject` and `request`
+	// that is false only when the policy would certainly neither mutate, deny
+	// nor warn: the API server then does not call devgate for the request.
+	// Empty means always. It must never fail to evaluate, since an error
+	// with failurePolicy Fail rejects the request: `object` is null on
+	// DELETE and `oldObject` on CREATE, and labels, annotations, data and
+	// type may be absent (guard with `!= null` and `has()`). Secret data
+	// values are base64 strings; an empty value is "" and may be null.
+	// webhook.Configurations ORs the conditions of every rule on a resource
+	// into one matchCondition of each webhook, with each line trimmed and
+	// the later ones indented by two spaces; the chart and config/ hold the
+	// same expressions, and a test keeps them equal.
+	MatchCondition string
 }
 
 // GroupVersionResource of the rule.

@@ -68,7 +68,8 @@ func sources() []source {
 
 // TestWebhookConfigurationsMatchCode holds every deployment of devgate to the
 // webhook configurations the code derives from the policies' declarations:
-// the same rules (webhook.Rules), and the same failure policy, side effects,
+// the same rules (webhook.Rules) and matchConditions
+// (webhook.MatchConditions), and the same failure policy, side effects,
 // timeout and client configuration (webhook.Configurations). The namespaces
 // skipped are kube-system, those the deployed configuration excludes, and
 // devgate's own.
@@ -85,6 +86,14 @@ func TestWebhookConfigurationsMatchCode(t *testing.T) {
 			}
 			if want := webhook.Rules(all.Policies(), false); !reflect.DeepEqual(gotV.Webhooks[0].Rules, want) {
 				t.Errorf("validating rules differ from webhook.Rules(all.Policies(), false):\ngot:\n%s\nwant:\n%s", toYAML(gotV.Webhooks[0].Rules), toYAML(want))
+			}
+			// The matchConditions, expression for expression, white space
+			// included: the API server calls devgate only when they hold.
+			if want := webhook.MatchConditions(all.Policies(), true); len(want) == 0 || !reflect.DeepEqual(gotM.Webhooks[0].MatchConditions, want) {
+				t.Errorf("mutating matchConditions differ from webhook.MatchConditions(all.Policies(), true):\ngot:\n%s\nwant:\n%s", toYAML(gotM.Webhooks[0].MatchConditions), toYAML(want))
+			}
+			if want := webhook.MatchConditions(all.Policies(), false); len(want) == 0 || !reflect.DeepEqual(gotV.Webhooks[0].MatchConditions, want) {
+				t.Errorf("validating matchConditions differ from webhook.MatchConditions(all.Policies(), false):\ngot:\n%s\nwant:\n%s", toYAML(gotV.Webhooks[0].MatchConditions), toYAML(want))
 			}
 
 			cfg := parseConfig(t, objs, src.cmName)

@@ -167,9 +167,13 @@ func waitForWebhook(ctx context.Context, cp *controlplane.ControlPlane) error {
 	if err != nil {
 		return err
 	}
+	// The annotation (with the value that asks for nothing) makes the
+	// webhooks' matchConditions send the probe to devgate; a plain Service
+	// never reaches it.
 	probe := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: "devgate-probe-", Namespace: ProbeNamespace},
-		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "devgate-probe-", Namespace: ProbeNamespace,
+			Annotations: map[string]string{"dev.okteto.com/auto-ingress": "false"}},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
 	}
 	deadline := time.Now().Add(time.Minute)
 	var lastErr error

@@ -31,7 +31,9 @@ var (
 func (*Policy) Name() string { return "ingress-endpoint" }
 
 // Handles implements policies.Policy: networking.k8s.io/v1 Ingresses on CREATE
-// and UPDATE, in both webhooks.
+// and UPDATE, in both webhooks. No match condition: every Ingress has its
+// hosts checked (and a rule without a host gets one), every host gets TLS and
+// every nginx annotation is screened, whatever its annotations.
 func (*Policy) Handles() []policies.Rule {
 	return []policies.Rule{{
 		GroupVersionKind: networkingv1.SchemeGroupVersion.WithKind("Ingress"),

@@ -33,15 +33,33 @@ var (
 func (*Policy) Name() string { return "service-endpoint" }
 
 // Handles implements policies.Policy: v1 Services on CREATE and UPDATE, in
-// both webhooks.
+// both webhooks, each with the condition under which the policy can act.
 func (*Policy) Handles() []policies.Rule {
-	return []policies.Rule{{
-		GroupVersionKind: corev1.SchemeGroupVersion.WithKind("Service"),
-		Resource:         "services",
-		Operations:       []policies.Operation{policies.Create, policies.Update},
-		Mutating:         true,
-		Validating:       true,
-	}}
+	// Mutate reads req.Object alone. It changes a Service only through the
+	// auto-ingress annotation (an endpoint, or the implicit "true"), the
+	// endpoint annotation it owns (set, or deleted when stale) and the
+	// conversion of a LoadBalancer or NodePort Service (whatever
+	// convertLoadBalancedServices says: the setting may change on reload). A
+	// Service with none of these leaves Mutate without a change or a
+	// warning. oldObject is matched too, so a Service losing its annotations
+	// is still seen.
+	const mutates = `(object != null && has(object.metadata.annotations) &&
+		("dev.okteto.com/auto-ingress" in object.metadata.annotations || "devgate.dev/endpoint" in object.metadata.annotations)) ||
+	(object != null && has(object.spec) && has(object.spec.type) && object.spec.type in ["LoadBalancer", "NodePort"]) ||
+	(oldObject != null && has(oldObject.metadata.annotations) &&
+		("dev.okteto.com/auto-ingress" in oldObject.metadata.annotations || "devgate.dev/endpoint" in oldObject.metadata.annotations))`
+	// Validate denies nothing without the auto-ingress annotation on
+	// req.Object (after the mutating webhook, which writes it out on the
+	// Services it converts); oldObject is matched too, as above.
+	const validates = `(object != null && has(object.metadata.annotations) && "dev.okteto.com/auto-ingress" in object.metadata.annotations) ||
+	(oldObject != null && has(oldObject.metadata.annotations) && "dev.okteto.com/auto-ingress" in oldObject.metadata.annotations)`
+	gvk := corev1.SchemeGroupVersion.WithKind("Service")
+	return []policies.Rule{
+		{GroupVersionKind: gvk, Resource: "services", Operations: []policies.Operation{policies.Create, policies.Update},
+			Mutating: true, MatchCondition: mutates},
+		{GroupVersionKind: gvk, Resource: "services", Operations: []policies.Operation{policies.Create, policies.Update},
+			Validating: true, MatchCondition: validates},
+	}
 }
 
 // Mutate implements policies.Mutator.

@@ -28,6 +28,11 @@ func (*GuardedSecretPolicy) Name() string { return "guarded-secret" }
 
 // Handles implements policies.Policy.
 func (*GuardedSecretPolicy) Handles() []policies.Rule {
+	// No match condition: a Secret of any type is guarded when
+	// tokens.guardedSecrets lists its namespace and name, and that list is
+	// re-read on reload while the webhook configurations stay as they were
+	// registered. So every Secret CREATE and UPDATE reaches the validating
+	// webhook (DELETE does not: this rule does not cover it).
 	return []policies.Rule{validateRule(secretGVK, "secrets")}
 }
 

@@ -26,7 +26,13 @@ func (*OIDCConnectorPolicy) Name() string { return "oidc-connector" }
 
 // Handles implements policies.Policy.
 func (*OIDCConnectorPolicy) Handles() []policies.Rule {
-	return []policies.Rule{validateRule(secretGVK, "secrets")}
+	// Validate judges only a Secret of type devgate.dev/oidc-connector
+	// (req.Object; a Secret's type never changes, oldObject is matched all
+	// the same).
+	r := validateRule(secretGVK, "secrets")
+	r.MatchCondition = `(object != null && has(object.type) && object.type == "devgate.dev/oidc-connector") ||
+		(oldObject != null && has(oldObject.type) && oldObject.type == "devgate.dev/oidc-connector")`
+	return []policies.Rule{r}
 }
 
 // Validate implements policies.Validator.

@@ -29,7 +29,15 @@ func (*ServiceAccountPolicy) Name() string { return "serviceaccount-token" }
 
 // Handles implements policies.Policy.
 func (*ServiceAccountPolicy) Handles() []policies.Rule {
-	return []policies.Rule{validateRule(serviceAccountGVK, "serviceaccounts")}
+	// Validate judges nothing unless one of the two labels is on the
+	// ServiceAccount or was on the stored one: labels absent from both are
+	// unchanged, and unchanged labels are never judged.
+	r := validateRule(serviceAccountGVK, "serviceaccounts")
+	r.MatchCondition = `(object != null && has(object.metadata.labels) &&
+		("dev.okteto.com/token" in object.metadata.labels || "dev.okteto.com/external-id" in object.metadata.labels)) ||
+		(oldObject != null && has(oldObject.metadata.labels) &&
+		("dev.okteto.com/token" in oldObject.metadata.labels || "dev.okteto.com/external-id" in oldObject.metadata.labels))`
+	return []policies.Rule{r}
 }
 
 var (

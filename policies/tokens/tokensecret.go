@@ -31,9 +31,23 @@ func (*TokenSecretPolicy) Name() string { return "token-secret" }
 // Handles implements policies.Policy. Mutation only happens on CREATE, so the
 // mutating webhook is registered for CREATE alone.
 func (*TokenSecretPolicy) Handles() []policies.Rule {
+	// Mutate changes only a token Secret whose user-id or ttl is missing or
+	// empty (a null value decodes as empty too). stringData would take
+	// precedence over data, but the API server merges it into data before
+	// admission; it is matched all the same.
+	const fillsDefaults = `object != null && has(object.type) && object.type == "devgate.dev/token" &&
+		(has(object.stringData) || !has(object.data) ||
+		!("user-id" in object.data) || object.data["user-id"] == null || object.data["user-id"] == "" ||
+		!("ttl" in object.data) || object.data["ttl"] == null || object.data["ttl"] == "")`
+	// Validate judges only a token Secret: the one created or updated
+	// (object), one turned into another type and one deleted (oldObject).
+	const isToken = `(object != null && has(object.type) && object.type == "devgate.dev/token") ||
+		(oldObject != null && has(oldObject.type) && oldObject.type == "devgate.dev/token")`
 	return []policies.Rule{
-		{GroupVersionKind: secretGVK, Resource: "secrets", Operations: []policies.Operation{policies.Create}, Mutating: true},
-		{GroupVersionKind: secretGVK, Resource: "secrets", Operations: []policies.Operation{policies.Create, policies.Update, policies.Delete}, Validating: true},
+		{GroupVersionKind: secretGVK, Resource: "secrets", Operations: []policies.Operation{policies.Create}, Mutating: true,
+			MatchCondition: fillsDefaults},
+		{GroupVersionKind: secretGVK, Resource: "secrets", Operations: []policies.Operation{policies.Create, policies.Update, policies.Delete}, Validating: true,
+			MatchCondition: isToken},
 	}
 }
 
