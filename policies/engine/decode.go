@@ -28,7 +28,11 @@ func decode(gvk schema.GroupVersionKind, raw []byte, namespace string) (client.O
 	if obj.GetNamespace() == "" {
 		obj.SetNamespace(namespace)
 	}
-	obj.GetObjectKind().SetGroupVersionKind(gvk)
+	// Objects from the API server name their kind already; setting it again
+	// would build the apiVersion string anew.
+	if obj.GetObjectKind().GroupVersionKind() != gvk {
+		obj.GetObjectKind().SetGroupVersionKind(gvk)
+	}
 	return obj, nil
 }
 

@@ -265,6 +265,11 @@ func (w *walker) encoded(a, b reflect.Value) {
 }
 
 func (w *walker) add(op string, value any) {
+	if w.patch == nil {
+		// A mutation is usually a handful of operations: one allocation
+		// instead of growing from one.
+		w.patch = make([]jsonpatch.Operation, 0, 8)
+	}
 	w.patch = append(w.patch, jsonpatch.NewOperation(op, string(w.path), value))
 }
 
