@@ -1,8 +1,12 @@
 package webhook
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"reflect"
+	"strings"
 	"testing"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -68,6 +72,70 @@ func FuzzDecodeReview(f *testing.F) {
 		}
 		if _, err := DecodeReview(again); err != nil {
 			t.Fatalf("accepted %q but not its re-encoding %s: %v", body, again, err)
+		}
+	})
+}
+
+// FuzzDecodeReviewMatchesUnmarshal checks the pooled decoding against
+// json.Unmarshal into an admissionv1.AdmissionReview, which DecodeReview
+// used alone before: the same reviews come out, the same errors are named,
+// and a decoder reused after any input still decodes the next one right.
+func FuzzDecodeReviewMatchesUnmarshal(f *testing.F) {
+	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"1","object":{"metadata":{}}}}` + "\n"))
+	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"1"}} {}`))
+	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":1}}`))
+	f.Add([]byte(`{"APIVersion":"admission.k8s.io/v1","KIND":"AdmissionReview","Request":{"UID":"1","object":null,"object":{"a":1}}}`))
+	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"1","object":{"a":"\u00e9\ud800"}}}  `))
+	f.Add([]byte(`null`))
+	f.Add([]byte(` {"request":{"uid":"1"}}}`))
+	f.Add([]byte(`{"request":{"uid":"1"`))
+	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"1","object":{"a":"` + strings.Repeat("x", 3<<10) + `"}}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, err := DecodeReview(body)
+		var want admissionv1.AdmissionReview
+		wantErr := json.Unmarshal(body, &want)
+		switch {
+		case len(bytes.TrimSpace(body)) == 0:
+			return // refused before decoding
+		case wantErr != nil:
+			if err == nil || err.Error() != "malformed AdmissionReview: "+wantErr.Error() {
+				t.Fatalf("%q: error %v, want malformed AdmissionReview: %v", body, err, wantErr)
+			}
+		case err != nil && strings.HasPrefix(err.Error(), "malformed"):
+			t.Fatalf("%q: %v, but Unmarshal decodes it", body, err)
+		case err == nil && !reflect.DeepEqual(*got, want):
+			t.Fatalf("%q: decoded %+v, want %+v", body, got, &want)
+		}
+		// The decoder that read body, when it went back to the pool, reads
+		// the next review as Unmarshal does.
+		next := []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"2","object":{"metadata":{"name":"n"}}}}`)
+		again, err := DecodeReview(next)
+		if err != nil || again.Request.UID != "2" || string(again.Request.Object.Raw) != `{"metadata":{"name":"n"}}` {
+			t.Fatalf("after %q: %+v, %v", body, again, err)
+		}
+	})
+}
+
+// FuzzCheckSecretMatchesFullLook checks the Secret shortcut of checkObject
+// against findObjectError, the full look it stands for.
+func FuzzCheckSecretMatchesFullLook(f *testing.F) {
+	f.Add([]byte(`{"kind":"Secret","apiVersion":"v1","metadata":{"name":"a"},"data":{"token":"QQ==","b":null}}`))
+	f.Add([]byte(`{"metadata":{},"data":{"token":"not base64!"}}`))
+	f.Add([]byte(`{"metadata":{},"data":{"token":12345}}`))
+	f.Add([]byte(`{"metadata":{},"data":{"a":"!!"},"data":{"a":"QQ=="}}`))
+	f.Add([]byte(`{"metadata":{},"metadata":null,"data":{}}`))
+	f.Add([]byte(`{"kind":"Service","apiVersion":"v1","metadata":{}}`))
+	f.Add([]byte(`{"kind":"Secret","apiVersion":"v1","Metadata":{}}`))
+	f.Add([]byte(`[{"metadata":{}}]`))
+	f.Add([]byte(`{"metadata":{}} x`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if len(raw) == 0 {
+			return // no object: nothing to check
+		}
+		got := checkObject("request.object", raw, secretKind)
+		want := findObjectError("request.object", raw, secretKind)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("%q: checkObject says %v, the full look %v", raw, got, want)
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"gomodules.xyz/jsonpatch/v2"
 	admissionv1 "k8s.io/api/admission/v1"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -64,14 +65,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		timer.done("bad_request")
 		return
 	}
-	body, err := s.readBody(w, r)
-	if err != nil {
+	body := getBodyBuffer()
+	defer putBodyBuffer(body)
+	if err := s.readBody(w, r, body); err != nil {
 		code, msg := bodyError(err)
 		httpError(w, code, msg)
 		timer.done("bad_request")
 		return
 	}
-	review, err := DecodeReview(body)
+	review, err := DecodeReview(body.Bytes())
 	if err != nil {
 		httpError(w, http.StatusBadRequest, err.Error())
 		timer.done("bad_request")
@@ -83,7 +85,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		timer.done("bad_request")
 		return
 	}
-	if err := resp.Complete(admission.Request{AdmissionRequest: *review.Request}); err != nil {
+	if err := complete(&resp, review.Request); err != nil {
 		httpError(w, http.StatusInternalServerError, err.Error())
 		timer.done("error")
 		return
@@ -110,19 +112,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// reviewAPIVersion is admissionv1.SchemeGroupVersion.String(), which builds
+// the string anew on every call.
+const reviewAPIVersion = "admission.k8s.io/v1"
+
 // DecodeReview parses an admission.k8s.io/v1 AdmissionReview with a request.
 // Anything else is an error that says what is wrong with it.
 func DecodeReview(body []byte) (*admissionv1.AdmissionReview, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, errors.New("empty request body: expected an admission.k8s.io/v1 AdmissionReview")
 	}
-	var review admissionv1.AdmissionReview
-	if err := json.Unmarshal(body, &review); err != nil {
+	review := &admissionv1.AdmissionReview{}
+	if err := reviewDecoders.decode(body, review); err != nil {
 		return nil, fmt.Errorf("malformed AdmissionReview: %v", err)
 	}
-	if review.APIVersion != admissionv1.SchemeGroupVersion.String() || review.Kind != "AdmissionReview" {
+	if review.APIVersion != reviewAPIVersion || review.Kind != "AdmissionReview" {
 		return nil, fmt.Errorf("expected apiVersion %q and kind \"AdmissionReview\", got %q and %q",
-			admissionv1.SchemeGroupVersion.String(), review.APIVersion, review.Kind)
+			reviewAPIVersion, review.APIVersion, review.Kind)
 	}
 	if review.Request == nil {
 		return nil, errors.New("the AdmissionReview has no request")
@@ -130,7 +136,51 @@ func DecodeReview(body []byte) (*admissionv1.AdmissionReview, error) {
 	if review.Request.UID == "" {
 		return nil, errors.New("the AdmissionReview's request has no uid")
 	}
-	return &review, nil
+	return review, nil
+}
+
+// complete is resp.Complete(req) with the patch encoded as encoding/json
+// encodes a []jsonpatch.Operation, byte for byte, at a fraction of the cost:
+// Complete marshals every operation through its MarshalJSON, which marshals
+// it alone and has the outer encoder parse and copy the result again.
+func complete(resp *admission.Response, req *admissionv1.AdmissionRequest) error {
+	if len(resp.Patches) > 0 {
+		patch, err := marshalPatch(resp.Patches)
+		if err != nil {
+			return err
+		}
+		resp.Patch = patch
+		if resp.PatchType == nil || *resp.PatchType != admissionv1.PatchTypeJSONPatch {
+			pt := admissionv1.PatchTypeJSONPatch
+			resp.PatchType = &pt
+		}
+		resp.Patches = nil // encoded: Complete leaves Patch and PatchType alone
+	}
+	return resp.Complete(admission.Request{AdmissionRequest: *req})
+}
+
+// patchOperation is jsonpatch.Operation without its MarshalJSON.
+type patchOperation struct {
+	Op    string `json:"op"`
+	Path  string `json:"path"`
+	Value any    `json:"value,omitempty"`
+}
+
+// jsonNull stands for a nil value that must still be written, as null.
+var jsonNull = json.RawMessage("null")
+
+// marshalPatch encodes ops as json.Marshal does through
+// jsonpatch.Operation.MarshalJSON: an add or replace of nil writes
+// "value":null, any other operation without a value leaves it out.
+func marshalPatch(ops []jsonpatch.Operation) ([]byte, error) {
+	list := make([]patchOperation, len(ops))
+	for i, op := range ops {
+		list[i] = patchOperation{Op: op.Operation, Path: op.Path, Value: op.Value}
+		if op.Value == nil && (op.Operation == "add" || op.Operation == "replace") {
+			list[i].Value = jsonNull
+		}
+	}
+	return json.Marshal(list)
 }
 
 func httpError(w http.ResponseWriter, code int, msg string) {

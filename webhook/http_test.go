@@ -3,16 +3,20 @@ package webhook
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
+	"gomodules.xyz/jsonpatch/v2"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"devgate.dev/devgate/internal/configsource"
 	"devgate.dev/devgate/policies"
@@ -253,4 +257,73 @@ func TestPanicIsRecovered(t *testing.T) {
 	if rec.Code != http.StatusOK {
 		t.Fatalf("status after a panic = %d", rec.Code)
 	}
+}
+
+// TestCompleteMatchesController: complete writes the very response
+// controller-runtime's Response.Complete writes, patch bytes included.
+func TestCompleteMatchesController(t *testing.T) {
+	jsonPatch := admissionv1.PatchTypeJSONPatch
+	ops := [][]jsonpatch.Operation{
+		nil,
+		{jsonpatch.NewOperation("add", "/metadata/annotations/devgate.dev~1endpoint", "https://web-alice.okteto.example.com/?a=<b>&c")},
+		{
+			jsonpatch.NewOperation("add", "/a", nil),
+			jsonpatch.NewOperation("replace", "/b", nil),
+			jsonpatch.NewOperation("remove", "/c", nil),
+			jsonpatch.NewOperation("test", "/d", nil),
+			jsonpatch.NewOperation("remove", "/e", "kept"),
+			jsonpatch.NewOperation("replace", "/f", map[string]any{"z": 1.5, "a": []any{"\u2028", nil, true, int64(7)}, "m": map[string]string{"k": "v"}}),
+			jsonpatch.NewOperation("add", "/g/-", json.RawMessage(`{"raw":  true}`)),
+		},
+	}
+	for i, patches := range ops {
+		for _, resp := range []admission.Response{
+			{Patches: patches, AdmissionResponse: admissionv1.AdmissionResponse{Allowed: true, Warnings: []string{"w"}}},
+			{Patches: patches, AdmissionResponse: admissionv1.AdmissionResponse{Allowed: true, PatchType: &jsonPatch}},
+			{AdmissionResponse: admissionv1.AdmissionResponse{Allowed: false, Result: &metav1.Status{Code: 422, Message: "no"}}},
+		} {
+			req := &admissionv1.AdmissionRequest{UID: "uid-1"}
+			want := resp
+			if err := want.Complete(admission.Request{AdmissionRequest: *req}); err != nil {
+				t.Fatal(err)
+			}
+			got := resp
+			got.Result = resp.Result.DeepCopy()
+			if err := complete(&got, req); err != nil {
+				t.Fatal(err)
+			}
+			wantJSON, _ := json.Marshal(want.AdmissionResponse)
+			gotJSON, _ := json.Marshal(got.AdmissionResponse)
+			if string(gotJSON) != string(wantJSON) {
+				t.Errorf("case %d:\n got %s\nwant %s", i, gotJSON, wantJSON)
+			}
+		}
+	}
+}
+
+// TestConcurrentReviewsKeepTheirOwnBytes sends reviews from several
+// goroutines at once: the pooled body buffers and decoders must never mix
+// one review's bytes into another's answer.
+func TestConcurrentReviewsKeepTheirOwnBytes(t *testing.T) {
+	s := newTestServer(true)
+	bodies := make([][]byte, 16)
+	answers := make([]string, len(bodies))
+	for i := range bodies {
+		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("web-%d", i), Labels: map[string]string{"n": strings.Repeat("x", i*100)}}}
+		bodies[i] = bytes.Replace(review(t, admissionv1.Create, serviceKind, svc), []byte(`"uid-1"`), []byte(fmt.Sprintf(`"uid-%d"`, i)), 1)
+		answers[i] = post(s, bodies[i], "application/json").Body.String()
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for n := range 50 {
+				i := (g + n) % len(bodies)
+				if got := post(s, bodies[i], "application/json").Body.String(); got != answers[i] {
+					t.Errorf("review %d answered %s, want %s", i, got, answers[i])
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
