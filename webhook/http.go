@@ -13,6 +13,8 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"devgate.dev/devgate/internal/pooledjson"
 )
 
 // MaxRequestBytes bounds an AdmissionReview. The API server caps a request at
@@ -123,7 +125,7 @@ func DecodeReview(body []byte) (*admissionv1.AdmissionReview, error) {
 		return nil, errors.New("empty request body: expected an admission.k8s.io/v1 AdmissionReview")
 	}
 	review := &admissionv1.AdmissionReview{}
-	if err := reviewDecoders.decode(body, review); err != nil {
+	if err := pooledjson.Standard.Unmarshal(body, review); err != nil {
 		return nil, fmt.Errorf("malformed AdmissionReview: %v", err)
 	}
 	if review.APIVersion != reviewAPIVersion || review.Kind != "AdmissionReview" {

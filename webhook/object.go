@@ -8,6 +8,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	sigsjson "sigs.k8s.io/json"
+
+	"devgate.dev/devgate/internal/pooledjson"
 )
 
 // envelope is the part of an object every handled kind shares, read before
@@ -67,7 +69,7 @@ func (p *presence) UnmarshalJSON(b []byte) error {
 // false, findObjectError finds and words the problem, if there is one.
 func secretLooksFine(raw []byte, gvk schema.GroupVersionKind) bool {
 	var env secretEnvelope
-	if objectDecoders.decode(raw, &env) != nil {
+	if pooledjson.CaseSensitive.Unmarshal(raw, &env) != nil {
 		return false
 	}
 	if env.Kind != "" || env.APIVersion != "" {
