@@ -53,24 +53,15 @@ func (c ClientConfig) forPath(path string) admissionregistrationv1.WebhookClient
 // registered webhooks and the code can never disagree. Rules come out sorted
 // by group, version and resource.
 func Rules(ps []policies.Policy, mutating bool) []admissionregistrationv1.RuleWithOperations {
-	ops := map[schema.GroupVersionResource][]admissionregistrationv1.OperationType{}
-	for _, p := range ps {
-		for _, r := range p.Handles() {
-			if (mutating && !r.Mutating) || (!mutating && !r.Validating) {
-				continue
-			}
-			gvr := r.GroupVersionResource()
-			for _, op := range r.Operations {
-				if !slices.Contains(ops[gvr], op) {
-					ops[gvr] = append(ops[gvr], op)
-				}
-			}
-		}
-	}
-	gvrs := sortedKeys(ops)
+	byGVR := rulesByResource(ps, mutating)
+	gvrs := sortedKeys(byGVR)
 	rules := make([]admissionregistrationv1.RuleWithOperations, 0, len(gvrs))
 	for _, gvr := range gvrs {
-		sorted := sortedOperations(ops[gvr])
+		var ops []admissionregistrationv1.OperationType
+		for _, r := range byGVR[gvr] {
+			ops = append(ops, r.Operations...)
+		}
+		sorted := sortedOperations(ops)
 		scope := admissionregistrationv1.NamespacedScope
 		rules = append(rules, admissionregistrationv1.RuleWithOperations{
 			Operations: sorted,
@@ -81,6 +72,20 @@ func Rules(ps []policies.Policy, mutating bool) []admissionregistrationv1.RuleWi
 		})
 	}
 	return rules
+}
+
+// rulesByResource groups by resource the rules the policies declare for the
+// mutating or the validating webhook.
+func rulesByResource(ps []policies.Policy, mutating bool) map[schema.GroupVersionResource][]policies.Rule {
+	byGVR := map[schema.GroupVersionResource][]policies.Rule{}
+	for _, p := range ps {
+		for _, r := range p.Handles() {
+			if (mutating && r.Mutating) || (!mutating && r.Validating) {
+				byGVR[r.GroupVersionResource()] = append(byGVR[r.GroupVersionResource()], r)
+			}
+		}
+	}
+	return byGVR
 }
 
 // sortedKeys returns the resources of m sorted by group, version and resource.
@@ -121,15 +126,7 @@ func sortedOperations(ops []admissionregistrationv1.OperationType) []admissionre
 // for a resource that a rule handles without condition. They come out in the
 // order of Rules; nil when there is none.
 func MatchConditions(ps []policies.Policy, mutating bool) []admissionregistrationv1.MatchCondition {
-	byGVR := map[schema.GroupVersionResource][]policies.Rule{}
-	for _, p := range ps {
-		for _, r := range p.Handles() {
-			if (mutating && !r.Mutating) || (!mutating && !r.Validating) {
-				continue
-			}
-			byGVR[r.GroupVersionResource()] = append(byGVR[r.GroupVersionResource()], r)
-		}
-	}
+	byGVR := rulesByResource(ps, mutating)
 	var conditions []admissionregistrationv1.MatchCondition
 	for _, gvr := range sortedKeys(byGVR) {
 		if expr, ok := matchExpression(gvr, byGVR[gvr]); ok {
