@@ -28,6 +28,12 @@ export DEVGATE_HELM := $(HELM)
 
 TOOL_LDFLAGS := -s -w
 FUZZTIME ?= 30s
+# make bench: where the figures go, and how many reviews (per server and
+# concurrency) and API-server creates (per namespace) each comparison sends.
+BENCH_OUT ?= $(BIN)/bench/bench.txt
+BENCH_REVIEWS ?= 20000
+BENCH_CREATES ?= 300
+bench_go = $(GO) test -run='^$$' -count=1
 
 .PHONY: all
 all: build
