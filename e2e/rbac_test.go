@@ -134,6 +134,7 @@ var grantedWithoutCall = map[rbacCall]string{
 	{"", "services", "list"}:                   informerList,
 	{"networking.k8s.io", "ingresses", "list"}: informerList,
 	{"", "serviceaccounts", "list"}:            informerList,
+	{"", "namespaces", "list"}:                 informerList,
 	{"events.k8s.io", "events", "patch"}:       "the event recorder patches an Event into a series when the same event repeats within minutes",
 }
 

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"devgate.dev/devgate/policies/config"
+	"devgate.dev/devgate/policies/hosts"
 )
 
 // Operation is an admission operation: CREATE, UPDATE or DELETE.
@@ -46,6 +47,26 @@ type Lookup interface {
 	// ServiceAccountsWithToken lists "namespace/name" of every ServiceAccount
 	// whose dev.okteto.com/token label has the given value.
 	ServiceAccountsWithToken(token string) []string
+	// NamespaceExists reports whether a namespace of that name exists. Host
+	// ownership (SPEC 3) goes to the existing managed namespace with the
+	// longest name a host fits.
+	NamespaceExists(name string) bool
+	// HostsFitting lists every host in use by an Ingress (its rules, TLS
+	// hosts and server aliases) whose first label is namespace or ends with
+	// "-" + namespace: the hosts a namespace of that name would fit.
+	HostsFitting(namespace string) []HostUse
+}
+
+// HostUse is one host served by one object.
+type HostUse struct {
+	Host string
+	// Kind, Namespace and Name identify the object that serves Host.
+	Kind, Namespace, Name string
+}
+
+// String is "Ingress a/web serves web-team-a.okteto.example.com".
+func (u HostUse) String() string {
+	return u.Kind + " " + u.Namespace + "/" + u.Name + " serves " + u.Host
 }
 
 // NoLookup is a Lookup that knows no other object.
@@ -53,6 +74,12 @@ type NoLookup struct{}
 
 // ServiceAccountsWithToken implements Lookup.
 func (NoLookup) ServiceAccountsWithToken(string) []string { return nil }
+
+// NamespaceExists implements Lookup: no other namespace exists.
+func (NoLookup) NamespaceExists(string) bool { return false }
+
+// HostsFitting implements Lookup: no host is in use.
+func (NoLookup) HostsFitting(string) []HostUse { return nil }
 
 // Result is a policy's answer. An empty Denials list admits the object.
 type Result struct {
@@ -103,6 +130,9 @@ type Rule struct {
 	Operations       []Operation
 	Mutating         bool
 	Validating       bool
+	// ClusterScoped marks a resource without namespace, such as namespaces:
+	// the webhook rule's scope is then Cluster.
+	ClusterScoped bool
 	// MatchCondition is an optional CEL expression (the language of the
 	// webhooks' matchConditions) over `object`, `oldObject` and `request`
 	// that is false only when the policy would certainly neither mutate, deny
@@ -136,3 +166,19 @@ func (r Rule) Handles(op Operation) bool {
 
 // IsAdmin reports whether the requester is a token admin per tokens.adminGroups.
 func (req *Request) IsAdmin() bool { return req.Config.IsAdmin(req.User.Groups) }
+
+// Owners is the hosts.Namespaces of the request: the namespaces its Lookup
+// knows to exist that its configuration manages. Host ownership (SPEC 3) is
+// decided among them.
+func (req *Request) Owners() hosts.Namespaces {
+	return managedNamespaces{lookup: req.Lookup, cfg: req.Config}
+}
+
+type managedNamespaces struct {
+	lookup Lookup
+	cfg    *config.Config
+}
+
+func (m managedNamespaces) ManagedNamespace(name string) bool {
+	return m.lookup != nil && m.cfg.Managed(name) && m.lookup.NamespaceExists(name)
+}

@@ -63,6 +63,9 @@ func Rules(ps []policies.Policy, mutating bool) []admissionregistrationv1.RuleWi
 		}
 		sorted := sortedOperations(ops)
 		scope := admissionregistrationv1.NamespacedScope
+		if byGVR[gvr][0].ClusterScoped {
+			scope = admissionregistrationv1.ClusterScope
+		}
 		rules = append(rules, admissionregistrationv1.RuleWithOperations{
 			Operations: sorted,
 			Rule: admissionregistrationv1.Rule{

@@ -59,7 +59,7 @@ var startServers = sync.OnceValues(func() (*servers, error) {
 	if err != nil {
 		return nil, err
 	}
-	dev, err := Serve(ctx, cert, DevgateHandlers(tokens.index))
+	dev, err := Serve(ctx, cert, DevgateHandlers(tokensOnly{tokens.index}))
 	if err != nil {
 		return nil, err
 	}

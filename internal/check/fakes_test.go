@@ -29,11 +29,9 @@ const (
 )
 
 var (
-	serviceGVK = corev1.SchemeGroupVersion.WithKind("Service")
-	ingressGVK = networkingv1.SchemeGroupVersion.WithKind("Ingress")
-	secretGVK  = corev1.SchemeGroupVersion.WithKind("Secret")
-	saGVK      = corev1.SchemeGroupVersion.WithKind("ServiceAccount")
-	createOps  = []policies.Operation{policies.Create, policies.Update}
+	secretGVK = corev1.SchemeGroupVersion.WithKind("Secret")
+	saGVK     = corev1.SchemeGroupVersion.WithKind("ServiceAccount")
+	createOps = []policies.Operation{policies.Create, policies.Update}
 )
 
 func rule(gvk schema.GroupVersionKind, mutating bool) policies.Rule {

@@ -3,27 +3,56 @@ package check
 import (
 	"slices"
 
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	sigsjson "sigs.k8s.io/json"
+
+	"devgate.dev/devgate/internal/hostindex"
 	"devgate.dev/devgate/policies"
+	"devgate.dev/devgate/policies/config"
+	"devgate.dev/devgate/policies/service"
 )
 
 // manifestLookup answers policies.Lookup from the manifests given to check, in
-// place of the webhook's informer cache: the cluster is what --old describes,
+// place of the webhook's informer caches: the cluster is what --old describes,
 // with every -f object applied over it. Two manifests that carry the same
-// token label are thereby caught before either reaches a cluster.
+// token label are thereby caught before either reaches a cluster, and so is
+// an Ingress that takes a host of a namespace the manifests create.
+//
+// What it cannot know offline: namespaces and Ingresses of the cluster that
+// the manifests do not mention. A namespace exists for it when a Namespace
+// object names it or any object lives in it.
 type manifestLookup struct {
-	byToken map[string][]string // token label value -> sorted "namespace/name"
+	byToken    map[string][]string // token label value -> sorted "namespace/name"
+	namespaces map[string]bool
+	// serving are the Ingresses of the manifests and the ones their Services
+	// would get from the controller, as hostindex reads them.
+	serving []any
 }
 
 var _ policies.Lookup = manifestLookup{}
 
-// newLookup indexes the ServiceAccounts of old and current; a current object
+var (
+	namespaceGVK = corev1.SchemeGroupVersion.WithKind("Namespace")
+	ingressGVK   = networkingv1.SchemeGroupVersion.WithKind("Ingress")
+	serviceGVK   = corev1.SchemeGroupVersion.WithKind("Service")
+)
+
+// newLookup indexes the objects of old and current; a current object
 // replaces the old object of the same apiVersion, kind, namespace and name.
-func newLookup(old, current []*object) manifestLookup {
+func newLookup(old, current []*object, cfg *config.Config) manifestLookup {
 	state := map[string]*object{}
 	var order []string
+	l := manifestLookup{byToken: map[string][]string{}, namespaces: map[string]bool{}}
 	for _, set := range [][]*object{old, current} {
 		for _, o := range set {
-			if o.gvk != serviceAccountGVK || o.name == "" {
+			if o.namespace != "" {
+				l.namespaces[o.namespace] = true
+			}
+			if o.gvk == namespaceGVK && o.name != "" {
+				l.namespaces[o.name] = true
+			}
+			if o.name == "" {
 				continue
 			}
 			k := o.key()
@@ -33,13 +62,28 @@ func newLookup(old, current []*object) manifestLookup {
 			state[k] = o
 		}
 	}
-	l := manifestLookup{byToken: map[string][]string{}}
 	for _, k := range order {
 		o := state[k]
-		if !o.hasToken {
-			continue
+		switch o.gvk {
+		case serviceAccountGVK:
+			if o.hasToken {
+				l.byToken[o.token] = append(l.byToken[o.token], o.namespace+"/"+o.name)
+			}
+		case ingressGVK:
+			var ing networkingv1.Ingress
+			if sigsjson.UnmarshalCaseSensitivePreserveInts(o.raw, &ing) == nil {
+				ing.Namespace = o.namespace
+				l.serving = append(l.serving, &ing)
+			}
+		case serviceGVK:
+			var svc corev1.Service
+			if sigsjson.UnmarshalCaseSensitivePreserveInts(o.raw, &svc) == nil {
+				svc.Namespace = o.namespace
+				if ing, _ := service.DesiredIngress(&svc, cfg); ing != nil {
+					l.serving = append(l.serving, ing)
+				}
+			}
 		}
-		l.byToken[o.token] = append(l.byToken[o.token], o.namespace+"/"+o.name)
 	}
 	for token, names := range l.byToken {
 		slices.Sort(names)
@@ -54,4 +98,14 @@ func newLookup(old, current []*object) manifestLookup {
 // since policies run concurrently.
 func (l manifestLookup) ServiceAccountsWithToken(token string) []string {
 	return slices.Clone(l.byToken[token])
+}
+
+// NamespaceExists implements policies.Lookup: a Namespace object of the
+// manifests, or the namespace of any of their objects.
+func (l manifestLookup) NamespaceExists(name string) bool { return l.namespaces[name] }
+
+// HostsFitting implements policies.Lookup from the manifests' Ingresses and
+// their Services' generated Ingresses.
+func (l manifestLookup) HostsFitting(namespace string) []policies.HostUse {
+	return hostindex.UsesFitting(namespace, l.serving)
 }

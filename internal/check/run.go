@@ -222,7 +222,7 @@ func newChecker(opts Options, olds, objs []*object) *checker {
 		engine:     opts.Engine,
 		cfg:        opts.Config,
 		user:       opts.User,
-		lookup:     newLookup(olds, objs),
+		lookup:     newLookup(olds, objs, opts.Config),
 		old:        make(map[string]*object, len(olds)),
 		generators: map[schema.GroupVersionKind][]policies.Generator{},
 		output:     opts.Output,

@@ -8,6 +8,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -37,7 +39,15 @@ const (
 	ReasonRemoved  = "EndpointRemoved"
 	ReasonConflict = "IngressConflict"
 	ReasonInvalid  = "EndpointInvalid"
+	// ReasonFailed is a write of the Ingress that the API server refused
+	// (other than a lost race, which is retried silently): the Event names
+	// its error, and the write is retried with backoff.
+	ReasonFailed = "EndpointFailed"
 )
+
+// retryAfter is how soon a write that lost a race (the Ingress was created,
+// or changed, meanwhile) is tried again.
+const retryAfter = time.Second
 
 // ConfigSource returns the configuration in force.
 type ConfigSource interface{ Current() *config.Config }
@@ -132,6 +142,7 @@ func (r *EndpointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 			return ctrl.Result{}, nil
 		}
 		if err := r.Client.Delete(ctx, &existing, client.Preconditions{UID: &existing.UID}); client.IgnoreNotFound(err) != nil {
+			r.failed(&svc, &existing, "Delete", err)
 			return ctrl.Result{}, err
 		}
 		r.Recorder.Eventf(&svc, &existing, corev1.EventTypeNormal, ReasonRemoved, "Delete", "deleted Ingress %s: the Service no longer asks for an endpoint", existing.Name)
@@ -140,8 +151,9 @@ func (r *EndpointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	case !found:
 		if err := r.Client.Create(ctx, desired); err != nil {
 			if apierrors.IsAlreadyExists(err) {
-				return ctrl.Result{Requeue: true}, nil
+				return ctrl.Result{RequeueAfter: retryAfter}, nil
 			}
+			r.failed(&svc, desired, "Create", err)
 			return ctrl.Result{}, err
 		}
 		r.Recorder.Eventf(&svc, desired, corev1.EventTypeNormal, ReasonCreated, "Create", "created Ingress %s for %s", desired.Name, urls(desired))
@@ -168,8 +180,9 @@ func (r *EndpointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	updated.Spec = desired.Spec
 	if err := r.Client.Update(ctx, updated); err != nil {
 		if apierrors.IsConflict(err) {
-			return ctrl.Result{Requeue: true}, nil
+			return ctrl.Result{RequeueAfter: retryAfter}, nil
 		}
+		r.failed(&svc, updated, "Update", err)
 		return ctrl.Result{}, err
 	}
 	reason, verb := ReasonUpdated, "updated"
@@ -179,6 +192,30 @@ func (r *EndpointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	r.Recorder.Eventf(&svc, updated, corev1.EventTypeNormal, reason, "Update", "%s Ingress %s for %s", verb, updated.Name, urls(updated))
 	logger.Info("endpoint "+verb, "ingress", updated.Name)
 	return ctrl.Result{}, nil
+}
+
+// failed records a Warning Event on svc for a write of ing (action Create,
+// Update or Delete) that the API server refused, naming its error: without it
+// the tenant sees no endpoint and no reason, while the controller retries.
+func (r *EndpointReconciler) failed(svc *corev1.Service, ing *networkingv1.Ingress, action string, err error) {
+	msg := fmt.Sprintf("cannot %s Ingress %s: %v", strings.ToLower(action), ing.Name, err)
+	r.Recorder.Eventf(svc, ing, corev1.EventTypeWarning, ReasonFailed, action, "%s", truncate(msg, noteLimit))
+}
+
+// noteLimit is the longest Event note the API server stores.
+const noteLimit = 1024
+
+// truncate shortens s to at most n bytes, on a character boundary, marking
+// the cut with "...".
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("...")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }
 
 // ownedBy reports whether ing is the Ingress devgate generated for svc.

@@ -29,7 +29,9 @@ import (
 
 	"devgate.dev/devgate/internal/configsource"
 	"devgate.dev/devgate/internal/controller"
+	"devgate.dev/devgate/internal/hostindex"
 	"devgate.dev/devgate/internal/tokenindex"
+	"devgate.dev/devgate/policies"
 	"devgate.dev/devgate/policies/all"
 	"devgate.dev/devgate/webhook"
 )
@@ -113,6 +115,7 @@ func New(opts Options) (*Server, error) {
 		Controller:                    ctrlconfig.Controller{SkipNameValidation: &opts.SkipControllerNameValidation},
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 			tokenindex.ServiceAccountMetadata(): tokenindex.CacheOptions(),
+			hostindex.NamespaceMetadata():       hostindex.NamespaceCacheOptions(),
 		}},
 	})
 	if err != nil {
@@ -120,15 +123,20 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, mgr: mgr, config: src, Started: make(chan struct{})}
 
-	index, err := tokenindex.Setup(context.Background(), mgr.GetCache())
+	tokens, err := tokenindex.Setup(context.Background(), mgr.GetCache())
 	if err != nil {
 		return nil, fmt.Errorf("token index: %w", err)
 	}
+	hostsInUse, err := hostindex.Setup(context.Background(), mgr.GetCache())
+	if err != nil {
+		return nil, fmt.Errorf("host index: %w", err)
+	}
+	lookup := clusterLookup{Index: tokens, hosts: hostsInUse}
 	eng := all.Engine()
 	webhookServer.Register(webhook.MutatePath, &webhook.Server{Name: "mutate",
-		Handler: &webhook.Handler{Engine: eng, Config: src, Lookup: index, Mutating: true}})
+		Handler: &webhook.Handler{Engine: eng, Config: src, Lookup: lookup, Mutating: true}})
 	webhookServer.Register(webhook.ValidatePath, &webhook.Server{Name: "validate",
-		Handler: &webhook.Handler{Engine: eng, Config: src, Lookup: index}})
+		Handler: &webhook.Handler{Engine: eng, Config: src, Lookup: lookup}})
 
 	rec := &controller.EndpointReconciler{Client: mgr.GetClient(), Config: src,
 		Recorder: mgr.GetEventRecorder("devgate"), ConfigChanged: src.Changed}
@@ -165,6 +173,22 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// clusterLookup answers the policies' questions from the informer caches:
+// tokens from the token index, namespaces and hosts in use from the host
+// index.
+type clusterLookup struct {
+	*tokenindex.Index
+	hosts *hostindex.Index
+}
+
+var _ policies.Lookup = clusterLookup{}
+
+func (l clusterLookup) NamespaceExists(name string) bool { return l.hosts.NamespaceExists(name) }
+
+func (l clusterLookup) HostsFitting(namespace string) []policies.HostUse {
+	return l.hosts.HostsFitting(namespace)
 }
 
 // everyReplica is a runnable that runs whether or not this replica leads: a

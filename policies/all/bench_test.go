@@ -62,3 +62,5 @@ func encode(b *testing.B, obj runtime.Object) ([]byte, schema.GroupVersionKind) 
 type mapLookup map[string][]string
 
 func (m mapLookup) ServiceAccountsWithToken(token string) []string { return m[token] }
+func (m mapLookup) NamespaceExists(string) bool                    { return false }
+func (m mapLookup) HostsFitting(string) []policies.HostUse         { return nil }

@@ -3,10 +3,12 @@ package all
 import (
 	"devgate.dev/devgate/policies"
 	"devgate.dev/devgate/policies/ingress"
+	"devgate.dev/devgate/policies/namespace"
 	"devgate.dev/devgate/policies/service"
 )
 
-// endpointPolicies are the Service, Ingress and private-endpoint policies.
+// endpointPolicies are the Service, Ingress and private-endpoint policies,
+// and the Namespace policy that keeps host ownership (SPEC 3).
 func endpointPolicies() []policies.Policy {
-	return []policies.Policy{service.New(), ingress.New()}
+	return []policies.Policy{service.New(), ingress.New(), namespace.New()}
 }

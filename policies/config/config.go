@@ -37,9 +37,13 @@ type Config struct {
 	Kind       string `json:"kind"`
 	// Metadata is optional and ignored by devgate; it lets the file be applied
 	// as an object where a cluster serves the Config kind (devgate dev does).
-	Metadata                    *ConfigMetadata  `json:"metadata,omitempty"`
-	Domain                      string           `json:"domain"`
-	IngressClassName            string           `json:"ingressClassName,omitempty"`
+	Metadata         *ConfigMetadata `json:"metadata,omitempty"`
+	Domain           string          `json:"domain"`
+	IngressClassName string          `json:"ingressClassName,omitempty"`
+	// ClusterDomain is the cluster's DNS domain (the kubelet's
+	// --cluster-domain): an ExternalName Service may not name a host inside
+	// it (SPEC 2).
+	ClusterDomain               string           `json:"clusterDomain,omitempty"`
 	TLS                         TLS              `json:"tls"`
 	ConvertLoadBalancedServices *bool            `json:"convertLoadBalancedServices,omitempty"`
 	DenySnippets                *bool            `json:"denySnippets,omitempty"`
@@ -68,11 +72,15 @@ type PrivateEndpoints struct {
 
 // Tokens configures the token policies (SPEC 5).
 type Tokens struct {
-	MaxTTL         *metav1.Duration `json:"maxTTL,omitempty"`
-	MinLength      int              `json:"minLength,omitempty"`
-	AdminGroups    []string         `json:"adminGroups,omitempty"`
-	Issuers        []string         `json:"issuers,omitempty"`
-	GuardedSecrets []GuardedSecret  `json:"guardedSecrets,omitempty"`
+	MaxTTL      *metav1.Duration `json:"maxTTL,omitempty"`
+	MinLength   int              `json:"minLength,omitempty"`
+	AdminGroups []string         `json:"adminGroups,omitempty"`
+	Issuers     []string         `json:"issuers,omitempty"`
+	// SystemDeleters may delete any token Secret: the namespace controller and
+	// the garbage collector act for nobody's token, and a namespace that holds
+	// token Secrets must still be deletable.
+	SystemDeleters []string        `json:"systemDeleters,omitempty"`
+	GuardedSecrets []GuardedSecret `json:"guardedSecrets,omitempty"`
 }
 
 // GuardedSecret names a plain Secret that holds a token under one key.
@@ -84,6 +92,9 @@ type GuardedSecret struct {
 
 // DefaultDomain is the domain of the CLI's built-in configuration.
 const DefaultDomain = "okteto.example.com"
+
+// DefaultClusterDomain is clusterDomain's default, Kubernetes' own.
+const DefaultClusterDomain = "cluster.local"
 
 // Default returns the built-in configuration that `devgate check` uses
 // without --config: every default of SPEC 1 with domain okteto.example.com.
@@ -100,6 +111,9 @@ func (c *Config) SetDefaults() {
 	}
 	if c.Kind == "" {
 		c.Kind = Kind
+	}
+	if c.ClusterDomain == "" {
+		c.ClusterDomain = DefaultClusterDomain
 	}
 	if c.TLS.Mode == "" {
 		c.TLS.Mode = TLSModeDefaultCertificate
@@ -127,6 +141,12 @@ func (c *Config) SetDefaults() {
 	}
 	if c.Tokens.AdminGroups == nil {
 		c.Tokens.AdminGroups = []string{"system:masters"}
+	}
+	if c.Tokens.SystemDeleters == nil {
+		c.Tokens.SystemDeleters = []string{
+			"system:serviceaccount:kube-system:namespace-controller",
+			"system:serviceaccount:kube-system:generic-garbage-collector",
+		}
 	}
 	if c.ExcludedNamespaces == nil {
 		c.ExcludedNamespaces = []string{"kube-system", "kube-public", "kube-node-lease"}
@@ -158,6 +178,9 @@ func (c *Config) Validate() field.ErrorList {
 		for _, msg := range validation.IsDNS1123Subdomain(c.IngressClassName) {
 			errs = append(errs, field.Invalid(field.NewPath("ingressClassName"), c.IngressClassName, msg))
 		}
+	}
+	for _, msg := range validation.IsDNS1123Subdomain(c.ClusterDomain) {
+		errs = append(errs, field.Invalid(field.NewPath("clusterDomain"), c.ClusterDomain, msg))
 	}
 	modes := []string{TLSModeDefaultCertificate, TLSModeCertManager, TLSModeNone}
 	if !slices.Contains(modes, c.TLS.Mode) {
@@ -270,5 +293,11 @@ func (c *Config) IsAdmin(groups []string) bool {
 
 // IsIssuer reports whether username may set ServiceAccount token labels.
 func (c *Config) IsIssuer(username string) bool { return slices.Contains(c.Tokens.Issuers, username) }
+
+// IsSystemDeleter reports whether username may delete any token Secret
+// (tokens.systemDeleters).
+func (c *Config) IsSystemDeleter(username string) bool {
+	return username != "" && slices.Contains(c.Tokens.SystemDeleters, username)
+}
 
 func ptr[T any](v T) *T { return &v }

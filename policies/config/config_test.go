@@ -14,6 +14,7 @@ func TestParseAppliesEveryDefault(t *testing.T) {
 	checks := map[string]bool{
 		"tls.mode":                    c.TLS.Mode == TLSModeDefaultCertificate,
 		"ingressClassName unset":      c.IngressClassName == "",
+		"clusterDomain":               c.ClusterDomain == "cluster.local",
 		"convertLoadBalancedServices": c.ConvertLoadBalanced(),
 		"denySnippets":                c.DenyNginxSnippets(),
 		"authURL":                     c.PrivateEndpoints.AuthURL == "https://dev.example.org/auth/verify",
@@ -54,6 +55,9 @@ func TestParseErrors(t *testing.T) {
 		{"wrong kind", "apiVersion: devgate.dev/v1alpha1\nkind: ConfigMap\ndomain: a.example\n", `kind: Unsupported value: "ConfigMap"`},
 		{"wildcard domain", head + "domain: '*.a.example'\n", "domain: Invalid value"},
 		{"upper-case domain", head + "domain: A.example\n", "domain: Invalid value"},
+		{"upper-case clusterDomain", head + "domain: a.example\nclusterDomain: Cluster.Local\n", "clusterDomain: Invalid value"},
+		{"clusterDomain with a trailing dot", head + "domain: a.example\nclusterDomain: cluster.local.\n", "clusterDomain: Invalid value"},
+		{"clusterDomain with a wildcard", head + "domain: a.example\nclusterDomain: '*.local'\n", "clusterDomain: Invalid value"},
 		{"tls mode", head + "domain: a.example\ntls: {mode: letsencrypt}\n", `tls.mode: Unsupported value: "letsencrypt"`},
 		{"cert-manager without issuer", head + "domain: a.example\ntls: {mode: cert-manager}\n", "tls.clusterIssuer: Required value"},
 		{"auth URL with query", head + "domain: a.example\nprivateEndpoints: {authURL: 'https://a.example/v?x=1'}\n", "privateEndpoints.authURL: Invalid value"},
@@ -71,6 +75,19 @@ func TestParseErrors(t *testing.T) {
 				t.Fatalf("error = %v, want it to contain %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestClusterDomain(t *testing.T) {
+	c, err := Parse([]byte("apiVersion: devgate.dev/v1alpha1\nkind: Config\ndomain: a.example\nclusterDomain: k8s.corp.example\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ClusterDomain != "k8s.corp.example" {
+		t.Fatalf("clusterDomain = %q, want the file's value", c.ClusterDomain)
+	}
+	if d := Default().ClusterDomain; d != "cluster.local" {
+		t.Fatalf("Default().ClusterDomain = %q", d)
 	}
 }
 

@@ -81,6 +81,8 @@ func newObject(gvk schema.GroupVersionKind) client.Object {
 		return &corev1.ServiceAccount{}
 	case networkingv1.SchemeGroupVersion.WithKind("Ingress"):
 		return &networkingv1.Ingress{}
+	case corev1.SchemeGroupVersion.WithKind("Namespace"):
+		return &corev1.Namespace{}
 	}
 	return nil
 }

@@ -38,10 +38,10 @@ func TestReviewAllocations(t *testing.T) {
 			}
 			admitted := in.DeepCopy()
 			ingress.Mutate(admitted, cfg)
-			if errs := ingress.Validate(admitted, cfg); len(errs) > 0 {
+			if errs := ingress.Validate(admitted, cfg, nil); len(errs) > 0 {
 				t.Fatalf("the mutated Ingress is denied: %v", errs)
 			}
-			if n := testing.AllocsPerRun(100, func() { ingress.Validate(admitted, cfg) }); n > 0 {
+			if n := testing.AllocsPerRun(100, func() { ingress.Validate(admitted, cfg, nil) }); n > 0 {
 				t.Errorf("Validate: %v allocations, want none", n)
 			}
 		})

@@ -2,6 +2,7 @@ package ingress_test
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -67,7 +68,17 @@ type ingCase struct {
 	wantSpec string
 	// unhandled: the object must pass untouched (unmanaged namespace).
 	unhandled bool
+	// existing are the other namespaces that exist (host ownership).
+	existing []string
 }
+
+// namespacesLookup is a policies.Lookup that knows which namespaces exist.
+type namespacesLookup struct {
+	policies.NoLookup
+	names []string
+}
+
+func (l namespacesLookup) NamespaceExists(name string) bool { return slices.Contains(l.names, name) }
 
 func runIngressCases(t *testing.T, cases []ingCase) {
 	t.Helper()
@@ -78,7 +89,7 @@ func runIngressCases(t *testing.T, cases []ingCase) {
 				c.cfg(cfg)
 			}
 			in := inputOf(t, c)
-			out := eng.Admit(in, cfg, nil)
+			out := eng.Admit(in, cfg, namespacesLookup{names: c.existing})
 			if out.Handled == c.unhandled {
 				t.Fatalf("Handled = %v, want %v", out.Handled, !c.unhandled)
 			}
@@ -106,7 +117,7 @@ func runIngressCases(t *testing.T, cases []ingCase) {
 			if g, w := mustJSON(got.Spec), mustJSON(want); g != w {
 				t.Errorf("spec:\n got %s\nwant %s", g, w)
 			}
-			checkIdempotent(t, in, out, cfg)
+			checkIdempotent(t, in, out, cfg, namespacesLookup{names: c.existing})
 		})
 	}
 }
@@ -128,11 +139,11 @@ func inputOf(t testing.TB, c ingCase) engine.Input {
 // checkIdempotent applies the patch to the input as the API server does,
 // admits the result again and wants an empty patch, no warning and the same
 // denials.
-func checkIdempotent(t *testing.T, in engine.Input, out engine.Output, cfg *config.Config) {
+func checkIdempotent(t *testing.T, in engine.Input, out engine.Output, cfg *config.Config, lookup policies.Lookup) {
 	t.Helper()
 	patched := applyPatch(t, in.Object, out)
 	in.Object = patched
-	again := eng.Admit(in, cfg, nil)
+	again := eng.Admit(in, cfg, lookup)
 	if len(again.Patch) != 0 {
 		t.Errorf("not idempotent: second patch %s", mustJSON(again.Patch))
 	}

@@ -171,7 +171,7 @@ func fillHostless(ing *networkingv1.Ingress, host string) []string {
 // validateHosts denies a generate-host that cannot be honoured, catch-all
 // rules, and every rule or TLS host outside the namespace's names. Field paths
 // are built only for a denial: most Ingresses have none.
-func validateHosts(ing *networkingv1.Ingress, cfg *config.Config) field.ErrorList {
+func validateHosts(ing *networkingv1.Ingress, cfg *config.Config, owners hosts.Namespaces) field.ErrorList {
 	var errs field.ErrorList
 	ns, domain := ing.Namespace, cfg.Domain
 	checkRules := true
@@ -192,14 +192,14 @@ func validateHosts(ing *networkingv1.Ingress, cfg *config.Config) field.ErrorLis
 				errs = append(errs, field.Required(ruleHostPath(i), "a rule without host catches every tenant's traffic: "+catchAllFix(ing, domain)))
 				continue
 			}
-			if err := hosts.Check(r.Host, ns, domain); err != nil {
+			if err := checkHost(r.Host, ns, domain, owners); err != nil {
 				errs = append(errs, hostDenial(ruleHostPath(i), r.Host, err, ns, domain))
 			}
 		}
 	}
 	for i, t := range ing.Spec.TLS {
 		for j, h := range t.Hosts {
-			if err := hosts.Check(h, ns, domain); err != nil {
+			if err := checkHost(h, ns, domain, owners); err != nil {
 				errs = append(errs, hostDenial(field.NewPath("spec", "tls").Index(i).Child("hosts").Index(j), h, err, ns, domain))
 			}
 		}
@@ -219,6 +219,17 @@ func catchAllFix(ing *networkingv1.Ingress, domain string) string {
 		return fmt.Sprintf("set a host (%s) or %s", hosts.Pattern(ing.Namespace, domain), AnnotationGenerateHost)
 	}
 	return fmt.Sprintf("it would get a host as with %s: %q, but %s", AnnotationGenerateHost, GenerateHostTrue, problem)
+}
+
+// checkHost reports why an Ingress in namespace may not serve host, or nil:
+// every host rule of SPEC 3 (one label under the domain that fits the
+// namespace) and the ownership rule (no longer namespace owns the host). Rule
+// hosts, TLS hosts and server aliases all go through it.
+func checkHost(host, namespace, domain string, owners hosts.Namespaces) error {
+	if err := hosts.Check(host, namespace, domain); err != nil {
+		return err
+	}
+	return hosts.CheckOwner(host, namespace, domain, owners)
 }
 
 // hostDenial denies host at p, which hosts.Check refused with err.

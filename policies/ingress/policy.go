@@ -50,7 +50,7 @@ func (*Policy) Mutate(req *policies.Request) policies.Result {
 	if !ok || ing == nil {
 		return policies.Result{}
 	}
-	return policies.Result{Warnings: Mutate(ing, req.Config)}
+	return policies.Result{Warnings: mutate(ing, req.Config, req.Owners())}
 }
 
 // Validate implements policies.Validator.
@@ -59,7 +59,7 @@ func (*Policy) Validate(req *policies.Request) policies.Result {
 	if !ok || ing == nil {
 		return policies.Result{}
 	}
-	return policies.Result{Denials: Validate(ing, req.Config)}
+	return policies.Result{Denials: Validate(ing, req.Config, req.Owners())}
 }
 
 // Mutate applies the Ingress mutation to ing in place and returns its warnings.
@@ -67,24 +67,31 @@ func (*Policy) Validate(req *policies.Request) policies.Result {
 // webhook finds nothing left to change in them. Mutate is idempotent and never
 // denies: what it cannot fix is left for Validate.
 func Mutate(ing *networkingv1.Ingress, cfg *config.Config) []string {
+	return mutate(ing, cfg, nil)
+}
+
+// mutate is Mutate knowing the owners of hosts: a host of another namespace
+// gets no TLS entry and is not recorded, since validation denies it.
+func mutate(ing *networkingv1.Ingress, cfg *config.Config, owners hosts.Namespaces) []string {
 	// Order matters: TLS and the endpoints annotation follow the hosts as
 	// generated, so hosts come first.
 	warnings := generateHosts(ing, cfg)
 	// The rules are final from here on: their hosts are checked once, into a
 	// buffer on the stack for the usual handful.
 	var buf [4]string
-	hs := appendRuleHosts(buf[:0], ing, cfg)
+	hs := appendRuleHosts(buf[:0], ing, cfg, owners)
 	ensureTLS(ing, cfg, hs)
 	warnings = append(warnings, mutatePrivate(ing, cfg)...)
 	recordEndpoints(ing, hs)
 	return warnings
 }
 
-// Validate returns every reason to deny ing, in a stable order.
-func Validate(ing *networkingv1.Ingress, cfg *config.Config) field.ErrorList {
+// Validate returns every reason to deny ing, in a stable order. owners knows
+// the namespaces among which host ownership is decided (nil: none but ing's).
+func Validate(ing *networkingv1.Ingress, cfg *config.Config, owners hosts.Namespaces) field.ErrorList {
 	var errs field.ErrorList
-	errs = append(errs, validateHosts(ing, cfg)...)
-	errs = append(errs, validateTLS(ing, cfg)...)
+	errs = append(errs, validateHosts(ing, cfg, owners)...)
+	errs = append(errs, validateTLS(ing, cfg, owners)...)
 	errs = append(errs, validateSnippets(ing, cfg)...)
 	errs = append(errs, validatePrivate(ing, cfg)...)
 	return errs
@@ -124,10 +131,10 @@ func joinURLs(hs []string) string {
 // that the namespace may use. The others are denied by Validate: giving them
 // TLS or recording them would only repeat the denial. Callers pass a buffer on
 // their stack, which is enough for most Ingresses.
-func appendRuleHosts(dst []string, ing *networkingv1.Ingress, cfg *config.Config) []string {
+func appendRuleHosts(dst []string, ing *networkingv1.Ingress, cfg *config.Config, owners hosts.Namespaces) []string {
 	seen := map[string]bool{}
 	for _, r := range ing.Spec.Rules {
-		if r.Host != "" && !seen[r.Host] && hosts.Check(r.Host, ing.Namespace, cfg.Domain) == nil {
+		if r.Host != "" && !seen[r.Host] && checkHost(r.Host, ing.Namespace, cfg.Domain, owners) == nil {
 			seen[r.Host] = true
 			dst = append(dst, r.Host)
 		}

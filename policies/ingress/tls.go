@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"devgate.dev/devgate/policies/config"
+	"devgate.dev/devgate/policies/hosts"
 )
 
 // CertificateSecretName is the Secret that cert-manager fills with the
@@ -122,13 +123,13 @@ func dropTLSHosts(ing *networkingv1.Ingress, replaced []string) {
 // validateTLS denies a rule host without TLS entry. After the mutation that is
 // only a cert-manager Ingress without metadata.name (no Secret name to give),
 // or an Ingress the mutating webhook did not see.
-func validateTLS(ing *networkingv1.Ingress, cfg *config.Config) field.ErrorList {
+func validateTLS(ing *networkingv1.Ingress, cfg *config.Config, owners hosts.Namespaces) field.ErrorList {
 	if cfg.TLS.Mode == config.TLSModeNone {
 		return nil
 	}
 	var errs field.ErrorList
 	var buf [4]string
-	for _, h := range uncovered(ing, appendRuleHosts(buf[:0], ing, cfg)) {
+	for _, h := range uncovered(ing, appendRuleHosts(buf[:0], ing, cfg, owners)) {
 		detail := fmt.Sprintf("the host %s has no spec.tls entry; tls.mode %s gives every host one", shown(h), cfg.TLS.Mode)
 		if cfg.TLS.Mode == config.TLSModeCertManager && ing.Name == "" {
 			detail += fmt.Sprintf(" whose Secret is named after the Ingress (%s): set metadata.name instead of generateName", CertificateSecretName("<name>"))

@@ -32,10 +32,10 @@ func TestReviewAllocations(t *testing.T) {
 			}
 			admitted := in.DeepCopy()
 			service.Mutate(admitted, cfg)
-			if errs := service.Validate(admitted, cfg); len(errs) > 0 {
+			if errs := service.Validate(admitted, cfg, nil); len(errs) > 0 {
 				t.Fatalf("the mutated Service is denied: %v", errs)
 			}
-			if n := testing.AllocsPerRun(100, func() { service.Validate(admitted, cfg) }); n > 1 {
+			if n := testing.AllocsPerRun(100, func() { service.Validate(admitted, cfg, nil) }); n > 1 {
 				t.Errorf("Validate: %v allocations, want at most 1", n)
 			}
 		})

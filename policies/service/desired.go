@@ -26,10 +26,11 @@ func DesiredIngress(svc *corev1.Service, cfg *config.Config) (*networkingv1.Ingr
 	if ep == nil {
 		return nil, err
 	}
-	backendPort := networkingv1.ServiceBackendPort{Name: ep.Port.Name}
-	if ep.Port.Name == "" {
-		backendPort = networkingv1.ServiceBackendPort{Number: ep.Port.Port}
-	}
+	// Always by number: a Service port's name need not be a valid Ingress
+	// port name (an IANA service name); `kubectl create service clusterip
+	// web --tcp=80:8080` names its port "80-8080", which the API server
+	// rejects in an Ingress backend.
+	backendPort := networkingv1.ServiceBackendPort{Number: ep.Port.Port}
 	prefix := networkingv1.PathTypePrefix
 	ing := &networkingv1.Ingress{
 		TypeMeta: metav1.TypeMeta{APIVersion: networkingv1.SchemeGroupVersion.String(), Kind: "Ingress"},

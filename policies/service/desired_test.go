@@ -29,7 +29,8 @@ const (
 	// ownerAndLabel are the metadata every generated Ingress of web has.
 	ownerAndLabel = "name: web, namespace: alice, labels: {app.kubernetes.io/managed-by: devgate}, " +
 		"ownerReferences: [{apiVersion: v1, kind: Service, name: web, uid: 1234-abcd, controller: true, blockOwnerDeletion: true}]"
-	rulesNamedPort = "rules: [{host: web-alice.okteto.example.com, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {name: http}}}}]}}]"
+	// rulesPort80 is the rule to port 80, named http: the backend names the port by number.
+	rulesPort80 = "rules: [{host: web-alice.okteto.example.com, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]"
 )
 
 // TestDesiredIngress: SPEC 2, the Ingress the controller owns, exactly.
@@ -46,7 +47,7 @@ func TestDesiredIngress(t *testing.T) {
 			meta: meta("true"),
 			spec: "{ports: [{name: metrics, port: 9090, protocol: UDP}, {name: http, port: 80, targetPort: 8080}]}",
 			want: "{apiVersion: networking.k8s.io/v1, kind: Ingress, metadata: {" + ownerAndLabel + ", annotations: {devgate.dev/endpoints: 'https://web-alice.okteto.example.com'}}, " +
-				"spec: {" + rulesNamedPort + ", tls: [{hosts: [web-alice.okteto.example.com]}]}}",
+				"spec: {" + rulesPort80 + ", tls: [{hosts: [web-alice.okteto.example.com]}]}}",
 		},
 		{
 			name: "ingress class, port by number when unnamed",
@@ -58,12 +59,30 @@ func TestDesiredIngress(t *testing.T) {
 				"tls: [{hosts: [web-alice.okteto.example.com]}]}}",
 		},
 		{
+			name: "kubectl create service's port name: by number",
+			meta: meta("private"),
+			spec: "{ports: [{name: 80-8080, port: 80, protocol: TCP, targetPort: 8080}]}",
+			want: "{apiVersion: networking.k8s.io/v1, kind: Ingress, metadata: {" + ownerAndLabel + ", annotations: {" +
+				"devgate.dev/endpoints: 'https://web-alice.okteto.example.com', dev.okteto.com/private: 'true', " +
+				"nginx.ingress.kubernetes.io/auth-url: 'https://okteto.example.com/auth/verify?namespace=alice', " +
+				"nginx.ingress.kubernetes.io/auth-signin: 'https://okteto.example.com/auth/signin?rd=$scheme://$host$escaped_request_uri', " +
+				"nginx.ingress.kubernetes.io/auth-response-headers: 'X-Auth-Request-User,X-Auth-Request-Email'}}, " +
+				"spec: {" + rulesPort80 + ", tls: [{hosts: [web-alice.okteto.example.com]}]}}",
+		},
+		{
+			name: "the endpoint port, by number, is the first HTTP one",
+			meta: meta("true"),
+			spec: "{ports: [{name: dns, port: 53, protocol: UDP}, {name: web, port: 8443, appProtocol: https}, {name: http, port: 80}]}",
+			want: "{apiVersion: networking.k8s.io/v1, kind: Ingress, metadata: {" + ownerAndLabel + ", annotations: {devgate.dev/endpoints: 'https://web-alice.okteto.example.com', nginx.ingress.kubernetes.io/backend-protocol: HTTPS}}, " +
+				"spec: {" + strings.Replace(rulesPort80, "number: 80", "number: 8443", 1) + ", tls: [{hosts: [web-alice.okteto.example.com]}]}}",
+		},
+		{
 			name: "cert-manager",
 			cfg:  func(c *config.Config) { c.TLS.Mode, c.TLS.ClusterIssuer = config.TLSModeCertManager, "letsencrypt" },
 			meta: meta("true"),
 			spec: "{ports: [{name: http, port: 80}]}",
 			want: "{apiVersion: networking.k8s.io/v1, kind: Ingress, metadata: {" + ownerAndLabel + ", annotations: {devgate.dev/endpoints: 'https://web-alice.okteto.example.com', cert-manager.io/cluster-issuer: letsencrypt}}, " +
-				"spec: {" + rulesNamedPort + ", tls: [{hosts: [web-alice.okteto.example.com], secretName: web-tls}]}}",
+				"spec: {" + rulesPort80 + ", tls: [{hosts: [web-alice.okteto.example.com], secretName: web-tls}]}}",
 		},
 		{
 			name: "none",
@@ -71,7 +90,7 @@ func TestDesiredIngress(t *testing.T) {
 			meta: meta("true"),
 			spec: "{ports: [{name: http, port: 80}]}",
 			want: "{apiVersion: networking.k8s.io/v1, kind: Ingress, metadata: {" + ownerAndLabel + ", annotations: {devgate.dev/endpoints: 'https://web-alice.okteto.example.com'}}, " +
-				"spec: {" + rulesNamedPort + "}}",
+				"spec: {" + rulesPort80 + "}}",
 		},
 		{
 			name: "private",
@@ -82,21 +101,21 @@ func TestDesiredIngress(t *testing.T) {
 				"nginx.ingress.kubernetes.io/auth-url: 'https://okteto.example.com/auth/verify?namespace=alice', " +
 				"nginx.ingress.kubernetes.io/auth-signin: 'https://okteto.example.com/auth/signin?rd=$scheme://$host$escaped_request_uri', " +
 				"nginx.ingress.kubernetes.io/auth-response-headers: 'X-Auth-Request-User,X-Auth-Request-Email'}}, " +
-				"spec: {" + rulesNamedPort + ", tls: [{hosts: [web-alice.okteto.example.com]}]}}",
+				"spec: {" + rulesPort80 + ", tls: [{hosts: [web-alice.okteto.example.com]}]}}",
 		},
 		{
 			name: "appProtocol https",
 			meta: meta("true"),
 			spec: "{ports: [{name: http, port: 443, appProtocol: https}]}",
 			want: "{apiVersion: networking.k8s.io/v1, kind: Ingress, metadata: {" + ownerAndLabel + ", annotations: {devgate.dev/endpoints: 'https://web-alice.okteto.example.com', nginx.ingress.kubernetes.io/backend-protocol: HTTPS}}, " +
-				"spec: {" + rulesNamedPort + ", tls: [{hosts: [web-alice.okteto.example.com]}]}}",
+				"spec: {" + strings.Replace(rulesPort80, "number: 80", "number: 443", 1) + ", tls: [{hosts: [web-alice.okteto.example.com]}]}}",
 		},
 		{
 			name: "no uid, no owner reference",
 			meta: "{name: web, namespace: alice, annotations: {dev.okteto.com/auto-ingress: 'true'}}",
 			spec: "{ports: [{name: http, port: 80}]}",
 			want: "{apiVersion: networking.k8s.io/v1, kind: Ingress, metadata: {name: web, namespace: alice, labels: {app.kubernetes.io/managed-by: devgate}, annotations: {devgate.dev/endpoints: 'https://web-alice.okteto.example.com'}}, " +
-				"spec: {" + rulesNamedPort + ", tls: [{hosts: [web-alice.okteto.example.com]}]}}",
+				"spec: {" + rulesPort80 + ", tls: [{hosts: [web-alice.okteto.example.com]}]}}",
 		},
 	}
 	for _, c := range cases {

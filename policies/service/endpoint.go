@@ -35,7 +35,17 @@ func asked(mode string) string { return fmt.Sprintf("%s: %q", AnnotationAutoIngr
 // such a Service, so the happy path builds nothing but the host: messages and
 // field paths are made only for a denial, and the Endpoint is returned by
 // value so that callers which only validate keep it off the heap.
-func endpoint(svc *corev1.Service, mode string, cfg *config.Config) (Endpoint, field.ErrorList) {
+//
+// owners decides who owns the host (SPEC 3); nil knows no namespace but the
+// Service's own, as the mutation and the controller do: the webhook's
+// validation denies a host of another namespace before either acts on it.
+func endpoint(svc *corev1.Service, mode string, cfg *config.Config, owners hosts.Namespaces) (Endpoint, field.ErrorList) {
+	if svc.Spec.Type == corev1.ServiceTypeExternalName {
+		// An alias has no Pods behind it: the Ingress would send the tenant's
+		// host wherever the name resolves (see isolation.go).
+		return Endpoint{}, field.ErrorList{field.Forbidden(field.NewPath("spec", "type"), fmt.Sprintf(
+			"%s asks for an endpoint, but ExternalName Services never get one: point the endpoint at a Service with Pods (a selector), or set %s", asked(mode), optOut))}
+	}
 	var errs field.ErrorList
 	host := ""
 	if svc.Name == "" {
@@ -49,6 +59,8 @@ func endpoint(svc *corev1.Service, mode string, cfg *config.Config) (Endpoint, f
 				asked(mode), host, msg, hosts.Shorten("the Service name", svc.Name, svc.Namespace), optOut)))
 		} else if err := hosts.Check(host, svc.Namespace, cfg.Domain); err != nil {
 			errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), svc.Name, fmt.Sprintf("%s needs the host %s, which is not allowed: %v", asked(mode), host, err)))
+		} else if err := hosts.CheckOwner(host, svc.Namespace, cfg.Domain, owners); err != nil {
+			errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), svc.Name, fmt.Sprintf("%s needs the host %s, which is not allowed: %v: rename the Service, or set %s", asked(mode), host, err, optOut)))
 		}
 	}
 	port := HTTPPort(svc)
@@ -85,7 +97,7 @@ func EndpointFor(svc *corev1.Service, cfg *config.Config) (*Endpoint, error) {
 	case v != AutoIngressTrue && v != AutoIngressPrivate:
 		return nil, field.NotSupported(annotationPath(AnnotationAutoIngress), shown(v), autoIngressValues)
 	}
-	ep, errs := endpoint(svc, v, cfg)
+	ep, errs := endpoint(svc, v, cfg, nil)
 	if len(errs) > 0 {
 		return nil, errs.ToAggregate()
 	}

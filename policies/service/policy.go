@@ -15,6 +15,7 @@ import (
 
 	"devgate.dev/devgate/policies"
 	"devgate.dev/devgate/policies/config"
+	"devgate.dev/devgate/policies/hosts"
 )
 
 // Policy is the Service policy: a Mutator, a Validator and a Generator.
@@ -50,8 +51,11 @@ func (*Policy) Handles() []policies.Rule {
 		("dev.okteto.com/auto-ingress" in oldObject.metadata.annotations || "devgate.dev/endpoint" in oldObject.metadata.annotations))`
 	// Validate denies nothing without the auto-ingress annotation on
 	// req.Object (after the mutating webhook, which writes it out on the
-	// Services it converts); oldObject is matched too, as above.
+	// Services it converts), except an ExternalName Service or one with
+	// externalIPs, whatever its annotations (isolation.go); oldObject is
+	// matched too, as above.
 	const validates = `(object != null && has(object.metadata.annotations) && "dev.okteto.com/auto-ingress" in object.metadata.annotations) ||
+	(object != null && has(object.spec) && ((has(object.spec.type) && object.spec.type == "ExternalName") || (has(object.spec.externalIPs) && size(object.spec.externalIPs) > 0))) ||
 	(oldObject != null && has(oldObject.metadata.annotations) && "dev.okteto.com/auto-ingress" in oldObject.metadata.annotations)`
 	gvk := corev1.SchemeGroupVersion.WithKind("Service")
 	return []policies.Rule{
@@ -77,7 +81,7 @@ func (*Policy) Validate(req *policies.Request) policies.Result {
 	if !ok || svc == nil {
 		return policies.Result{}
 	}
-	return policies.Result{Denials: Validate(svc, req.Config)}
+	return policies.Result{Denials: Validate(svc, req.Config, req.Owners())}
 }
 
 // Generate implements policies.Generator: the Ingress the controller owns for
@@ -116,7 +120,7 @@ func Mutate(svc *corev1.Service, cfg *config.Config) []string {
 	var problems field.ErrorList
 	if mode == AutoIngressTrue || mode == AutoIngressPrivate {
 		var ep Endpoint
-		if ep, problems = endpoint(svc, mode, cfg); len(problems) == 0 {
+		if ep, problems = endpoint(svc, mode, cfg, nil); len(problems) == 0 {
 			url = ep.URL()
 		}
 	}
@@ -147,18 +151,22 @@ func Mutate(svc *corev1.Service, cfg *config.Config) []string {
 	return []string{msg}
 }
 
-// Validate returns every reason to deny svc: an invalid auto-ingress value, or
-// an endpoint asked for that the Service cannot have.
-func Validate(svc *corev1.Service, cfg *config.Config) field.ErrorList {
+// Validate returns every reason to deny svc: an ExternalName or externalIPs
+// that reach past the namespace (whatever the annotation, see isolation.go),
+// an invalid auto-ingress value, or an endpoint asked for that the Service
+// cannot have. owners knows the namespaces among which host ownership is
+// decided (nil: none but svc's).
+func Validate(svc *corev1.Service, cfg *config.Config, owners hosts.Namespaces) field.ErrorList {
+	errs := isolation(svc, cfg)
 	v, has := svc.Annotations[AnnotationAutoIngress]
 	switch {
 	case !has || v == AutoIngressFalse:
-		return nil
-	case v == AutoIngressTrue || v == AutoIngressPrivate:
-		_, errs := endpoint(svc, v, cfg)
 		return errs
+	case v == AutoIngressTrue || v == AutoIngressPrivate:
+		_, epErrs := endpoint(svc, v, cfg, owners)
+		return append(errs, epErrs...)
 	default:
-		return field.ErrorList{field.NotSupported(annotationPath(AnnotationAutoIngress), shown(v), autoIngressValues)}
+		return append(errs, field.NotSupported(annotationPath(AnnotationAutoIngress), shown(v), autoIngressValues))
 	}
 }
 

@@ -153,6 +153,8 @@ func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) 
 type fakeLookup map[string][]string
 
 func (f fakeLookup) ServiceAccountsWithToken(token string) []string { return f[token] }
+func (f fakeLookup) NamespaceExists(string) bool                    { return false }
+func (f fakeLookup) HostsFitting(string) []policies.HostUse         { return nil }
 
 // admission is one case: an input and its exact outcome.
 type admission struct {

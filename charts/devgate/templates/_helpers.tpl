@@ -80,6 +80,7 @@ from the domain).
 {{- $c := deepCopy .Values.config -}}
 {{- if not $c.domain -}}{{- fail "config.domain is required: the wildcard DNS domain of endpoints" -}}{{- end -}}
 {{- if not $c.ingressClassName -}}{{- $_ := unset $c "ingressClassName" -}}{{- end -}}
+{{- if not $c.clusterDomain -}}{{- $_ := unset $c "clusterDomain" -}}{{- end -}}
 {{- if not $c.tls.clusterIssuer -}}{{- $_ := unset $c.tls "clusterIssuer" -}}{{- end -}}
 {{- if not $c.privateEndpoints.authURL -}}{{- $_ := unset $c.privateEndpoints "authURL" -}}{{- end -}}
 {{- if not $c.privateEndpoints.signinURL -}}{{- $_ := unset $c.privateEndpoints "signinURL" -}}{{- end -}}

@@ -1,0 +1,127 @@
+package service
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"devgate.dev/devgate/policies/config"
+)
+
+// Services in managed namespaces cannot reach past their namespace through
+// the ingress controller or kube-proxy (SPEC 2):
+//
+//   - An ExternalName Service is a DNS alias that the ingress controller (and
+//     any client) resolves in its own context: one naming a Service of another
+//     namespace or of the platform (`api.alice.svc.cluster.local`,
+//     `kubernetes.default`) or an address (`169.254.169.254`) would publish it
+//     under the tenant's host. Such names are denied.
+//   - spec.externalIPs makes kube-proxy on every node capture the traffic to
+//     those addresses (CVE-2020-8554): denied, whatever the type, including a
+//     LoadBalancer or NodePort Service converted to ClusterIP.
+
+// isolation returns the reasons to deny svc that do not depend on its
+// auto-ingress annotation. It allocates nothing for a Service without
+// externalIPs that is not of type ExternalName.
+func isolation(svc *corev1.Service, cfg *config.Config) field.ErrorList {
+	var errs field.ErrorList
+	if svc.Spec.Type == corev1.ServiceTypeExternalName {
+		if reason := externalNameReason(svc.Spec.ExternalName, clusterDomain(cfg)); reason != "" {
+			errs = append(errs, field.Invalid(field.NewPath("spec", "externalName"), svc.Spec.ExternalName, fmt.Sprintf(
+				"externalName %s %s: an ExternalName Service in a managed namespace must name a host outside the cluster", svc.Spec.ExternalName, reason)))
+		}
+	}
+	if len(svc.Spec.ExternalIPs) > 0 {
+		errs = append(errs, field.Forbidden(field.NewPath("spec", "externalIPs"), fmt.Sprintf(
+			"externalIPs %s would make kube-proxy on every node capture the traffic to those addresses, including other tenants' and the platform's (CVE-2020-8554): "+
+				"remove spec.externalIPs; for an HTTPS endpoint set %s: %q", strings.Join(svc.Spec.ExternalIPs, ", "), AnnotationAutoIngress, AutoIngressTrue)))
+	}
+	return errs
+}
+
+// clusterDomain is cfg's clusterDomain, or the default for a configuration
+// built without SetDefaults.
+func clusterDomain(cfg *config.Config) string {
+	if cfg.ClusterDomain == "" {
+		return config.DefaultClusterDomain
+	}
+	return cfg.ClusterDomain
+}
+
+// externalNameReason says why externalName reaches past the namespace, or ""
+// when it names a host outside the cluster. Names are compared in lower case
+// and without one trailing dot, as DNS does.
+func externalNameReason(externalName, clusterDomain string) string {
+	name := strings.ToLower(strings.TrimSuffix(externalName, "."))
+	clusterDomain = strings.ToLower(strings.TrimSuffix(clusterDomain, "."))
+	const inside = "is inside the cluster domain: it would publish another namespace's or the platform's Service under the tenant's host"
+	switch {
+	case name == "":
+		return "is empty"
+	case ipLike(name):
+		return "is an IP address: it would publish whatever answers at that address (the node, the cloud metadata service, another namespace's Pod) under the tenant's host"
+	case name == "kubernetes" || name == "kubernetes.default" || strings.HasPrefix(name, "kubernetes.default."):
+		return "names the Kubernetes API server's Service: it would publish the platform's API under the tenant's host"
+	case strings.HasSuffix(name, ".svc") || name == clusterDomain || strings.HasSuffix(name, "."+clusterDomain):
+		// *.svc, *.svc.<clusterDomain> and anything else under the domain.
+		return inside
+	case name == "localhost" || strings.HasSuffix(name, ".localhost"):
+		return "is a loopback name: it would publish what listens on the ingress controller's own loopback interface under the tenant's host"
+	case !strings.Contains(name, "."):
+		return "is a single-label name, which resolves through the cluster's DNS search path to a Service inside the cluster domain: " +
+			"it would publish another namespace's or the platform's Service under the tenant's host"
+	}
+	return ""
+}
+
+// ipLike reports whether name is an IP address, or could be read as one by
+// some resolver: what net and net/netip parse (v4, v6, v6 with a zone), and
+// any name whose labels are all numbers in decimal, octal or hex, such as
+// 2130706433, 127.1, 0177.0.0.1 or 0x7f.0.0.1.
+func ipLike(name string) bool {
+	if net.ParseIP(name) != nil {
+		return true
+	}
+	if _, err := netip.ParseAddr(name); err == nil {
+		return true
+	}
+	if strings.HasPrefix(name, "[") && strings.HasSuffix(name, "]") {
+		return true // [::1]
+	}
+	for label := range strings.SplitSeq(name, ".") {
+		if !numericLabel(label) {
+			return false
+		}
+	}
+	return true
+}
+
+// numericLabel reports whether label is a number: decimal digits, or 0x and
+// hex digits.
+func numericLabel(label string) bool {
+	if rest, ok := strings.CutPrefix(label, "0x"); ok {
+		label = rest
+		if label == "" {
+			return true // "0x" alone is 0 to inet_aton
+		}
+		for _, c := range label {
+			if !strings.ContainsRune("0123456789abcdef", c) {
+				return false
+			}
+		}
+		return true
+	}
+	if label == "" {
+		return false
+	}
+	for _, c := range label {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
