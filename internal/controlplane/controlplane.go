@@ -200,7 +200,11 @@ func (cp *ControlPlane) waitForAggregatedRoles() error {
 // startControllerManager runs the controllers devgate relies on: garbage
 // collection (generated Ingresses go with their Service), namespace deletion
 // (tests clean up), the default ServiceAccount of new namespaces and the
-// aggregated ClusterRoles (admin, edit, view) that tenants are bound to.
+// aggregated ClusterRoles (admin, edit, view) that tenants are bound to. It
+// runs them with service-account credentials, as kubeadm and managed clusters
+// do: the namespace controller and the garbage collector then act as
+// system:serviceaccount:kube-system:..., which devgate's token rules must let
+// through (tokens.systemDeleters).
 func (cp *ControlPlane) startControllerManager(logw io.Writer) error {
 	if logw == nil {
 		logw = io.Discard
@@ -214,7 +218,7 @@ func (cp *ControlPlane) startControllerManager(logw io.Writer) error {
 		"--controllers=garbagecollector,namespace,serviceaccount,clusterrole-aggregation",
 		"--leader-elect=false",
 		"--secure-port=0",
-		"--use-service-account-credentials=false",
+		"--use-service-account-credentials=true",
 		"--concurrent-gc-syncs=5",
 	)
 	cmd.Stdout, cmd.Stderr = logw, logw

@@ -94,7 +94,10 @@ func (*TokenSecretPolicy) Validate(req *policies.Request) policies.Result {
 			return deniedBy(checkTokenOwner(req, old, "update"))
 		}
 	case policies.Delete:
-		if old := secretOfType(req.OldObject, TypeToken); old != nil {
+		// The cluster's own deleters (namespace deletion, garbage collection
+		// of an owner) delete for nobody in particular: denying them would
+		// leave a namespace stuck in Terminating.
+		if old := secretOfType(req.OldObject, TypeToken); old != nil && !req.Config.IsSystemDeleter(req.User.Username) {
 			return deniedBy(checkTokenOwner(req, old, "delete"))
 		}
 	}
@@ -185,6 +188,8 @@ func validateTokenUpdate(req *policies.Request, old, s *corev1.Secret) policies.
 	}
 	if d := checkEnabled(s); d != nil {
 		res.Denials = append(res.Denials, d)
+	} else if d := checkReenable(req, old, s); d != nil {
+		res.Denials = append(res.Denials, d)
 	}
 
 	res.Warnings = append(res.Warnings, unknownKeyWarnings(s)...)
@@ -199,6 +204,17 @@ func validateTokenUpdate(req *policies.Request, old, s *corev1.Secret) policies.
 		res.Warnings = append(res.Warnings, longTTLWarnings(s, ttl, maxTTL)...)
 	}
 	return res
+}
+
+// checkReenable denies a non-admin who turns a disabled token back on:
+// disabling is how an admin suspends a user's token, and the owner must not
+// be able to undo it. Empty enabled means enabled.
+func checkReenable(req *policies.Request, old, s *corev1.Secret) *field.Error {
+	if secretValue(old, KeyEnabled) != "false" || secretValue(s, KeyEnabled) == "false" || req.IsAdmin() {
+		return nil
+	}
+	return field.Forbidden(secretPath(s, KeyEnabled),
+		"only admins (tokens.adminGroups) may enable a disabled token; any user may disable one")
 }
 
 // checkTokenOwner denies a non-admin who is not the token's user-id.

@@ -3,6 +3,8 @@ package tokens_test
 import (
 	"testing"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
+
 	"devgate.dev/devgate/policies"
 	"devgate.dev/devgate/policies/tokens"
 )
@@ -421,7 +423,42 @@ var tokenSecretUpdates = []admission{
 	{name: "delete: by an admin", op: policies.Delete, user: admin, old: ptr(tokenSecret(aliceToken))},
 	{name: "delete: an Opaque Secret is not owned", op: policies.Delete, user: bob, old: &obj{name: "plain", typ: "Opaque", data: aliceToken}},
 	{name: "delete: a weak token can always be deleted by its owner", op: policies.Delete, user: alice, old: ptr(tokenSecret(with(aliceToken, "token", "x", "ttl", "garbage")))},
+	// The cluster's own deleters: a namespace holding token Secrets must
+	// still be deletable, and an owner's garbage must still be collected.
+	{name: "delete: by the namespace controller", op: policies.Delete, user: namespaceController, old: ptr(tokenSecret(aliceToken))},
+	{name: "delete: by the garbage collector", op: policies.Delete, user: garbageCollector, old: ptr(tokenSecret(aliceToken))},
+	{
+		name: "delete: another kube-system ServiceAccount is not a system deleter", op: policies.Delete,
+		user: userInfo("system:serviceaccount:kube-system:replicaset-controller"), old: ptr(tokenSecret(aliceToken)),
+		denials: []string{"data[user-id]: Forbidden"},
+	},
+	{
+		name: "update: a system deleter may only delete", op: policies.Update, user: namespaceController,
+		old: ptr(tokenSecret(aliceToken)), obj: ptr(tokenSecret(with(aliceToken, "description", "x"))),
+		denials: []string{"data[user-id]: Forbidden"},
+	},
+
+	// enabled: an admin's disable cannot be undone by the owner.
+	{
+		name: "enabled: the owner cannot re-enable a disabled token", op: policies.Update, user: alice,
+		old: ptr(tokenSecret(with(aliceToken, "enabled", "false"))), obj: ptr(tokenSecret(with(aliceToken, "enabled", "true"))),
+		denials: []string{"data[enabled]: Forbidden"},
+		detail:  "only admins (tokens.adminGroups) may enable a disabled token; any user may disable one",
+	},
+	{
+		name: "enabled: emptying enabled re-enables too", op: policies.Update, user: alice,
+		old: ptr(tokenSecret(with(aliceToken, "enabled", "false"))), obj: ptr(tokenSecret(aliceToken)),
+		denials: []string{"data[enabled]: Forbidden"},
+	},
+	{name: "enabled: an admin re-enables", op: policies.Update, user: admin, old: ptr(tokenSecret(with(aliceToken, "enabled", "false"))), obj: ptr(tokenSecret(with(aliceToken, "enabled", "true")))},
+	{name: "enabled: a disabled token stays disabled while its owner edits it", op: policies.Update, user: alice,
+		old: ptr(tokenSecret(with(aliceToken, "enabled", "false"))), obj: ptr(tokenSecret(with(aliceToken, "enabled", "false", "description", "x")))},
 }
+
+var (
+	namespaceController = userInfo("system:serviceaccount:kube-system:namespace-controller")
+	garbageCollector    = userInfo("system:serviceaccount:kube-system:generic-garbage-collector")
+)
 
 func TestTokenSecretCreate(t *testing.T) {
 	runAdmissions(t, tokenSecretCreates)
@@ -487,4 +524,8 @@ func TestHandles(t *testing.T) {
 			}
 		}
 	}
+}
+
+func userInfo(name string) authenticationv1.UserInfo {
+	return authenticationv1.UserInfo{Username: name, Groups: []string{"system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"}}
 }
