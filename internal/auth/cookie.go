@@ -9,7 +9,8 @@ import (
 	"time"
 )
 
-// CookieName is the session cookie set by the sign-in page.
+// CookieName is the session cookie: the sign-in session on the auth
+// service's host, and each endpoint's own session on that endpoint's host.
 const CookieName = "devgate_session"
 
 // MinSecretLength is the shortest cookie secret accepted: 32 bytes, the size
@@ -19,60 +20,131 @@ const MinSecretLength = 32
 const (
 	errBadCookie     refusal = "session cookie malformed or not signed by this service"
 	errCookieExpired refusal = "session cookie expired"
+	errCookieHost    refusal = "session cookie of another host or namespace"
 )
 
-// Sessions signs and checks session cookie values:
-// "v1.<expiry, unix seconds>.<token digest, base64url>.<HMAC-SHA256, base64url>".
-// The MAC covers the version, expiry and digest, so none can be changed.
+// Sessions signs and checks session cookie values and sign-in codes. Every
+// value is "<kind>.<fields...>.<HMAC-SHA256 of all before it, base64url>", so
+// no field can be changed and no kind read as another:
+//
+//   - sign-in session, host-only on the auth service's host:
+//     "s2.<expiry>.<token digest>"
+//   - endpoint session, host-only on an endpoint host:
+//     "e2.<expiry>.<token digest>.<host>.<namespace>"
+//   - sign-in code (see code.go):
+//     "c2.<code expiry>.<session expiry>.<token digest>.<host>.<nonce>"
+//
+// Expiries are unix seconds; digests, hosts, namespaces and nonces base64url.
 type Sessions struct {
 	Secret []byte
 }
 
-const sessionVersion = "v1"
+// Kinds of signed values. The version "v1" of the domain-wide cookie is no
+// longer accepted anywhere.
+const (
+	kindSignin   = "s2"
+	kindEndpoint = "e2"
+	kindCode     = "c2"
+)
 
 var b64 = base64.RawURLEncoding
 
-// Encode returns the cookie value for a session of the token with digest d
-// that ends at expires.
-func (s Sessions) Encode(d Digest, expires time.Time) string {
-	payload := sessionVersion + "." + strconv.FormatInt(expires.Unix(), 10) + "." + b64.EncodeToString(d[:])
+// EncodeSignin returns the value of the sign-in session of the token with
+// digest d that ends at expires.
+func (s Sessions) EncodeSignin(d Digest, expires time.Time) string {
+	return s.sign(kindSignin, unix(expires), b64.EncodeToString(d[:]))
+}
+
+// DecodeSignin checks a sign-in session value and returns its token digest
+// and expiry. An endpoint session or a code is refused.
+func (s Sessions) DecodeSignin(value string, now time.Time) (Digest, time.Time, error) {
+	f, err := s.open(value, kindSignin, 2)
+	if err != nil {
+		return Digest{}, time.Time{}, err
+	}
+	exp, d, err := expiryAndDigest(f[0], f[1], now, errCookieExpired)
+	return d, exp, err
+}
+
+// EncodeEndpoint returns the value of the session of the token with digest d
+// for the endpoint host in namespace, ending at expires.
+func (s Sessions) EncodeEndpoint(d Digest, expires time.Time, host, namespace string) string {
+	return s.sign(kindEndpoint, unix(expires), b64.EncodeToString(d[:]), b64.EncodeToString([]byte(host)),
+		b64.EncodeToString([]byte(namespace)))
+}
+
+// DecodeEndpoint checks an endpoint session value presented for host in
+// namespace and returns its token digest. A session bound to another host or
+// namespace, a sign-in session and a code are refused.
+func (s Sessions) DecodeEndpoint(value, host, namespace string, now time.Time) (Digest, error) {
+	f, err := s.open(value, kindEndpoint, 4)
+	if err != nil {
+		return Digest{}, err
+	}
+	_, d, err := expiryAndDigest(f[0], f[1], now, errCookieExpired)
+	if err != nil {
+		return Digest{}, err
+	}
+	if !fieldIs(f[2], host) || !fieldIs(f[3], namespace) {
+		return Digest{}, errCookieHost
+	}
+	return d, nil
+}
+
+// sign joins kind and fields with dots and appends their MAC.
+func (s Sessions) sign(kind string, fields ...string) string {
+	payload := kind + "." + strings.Join(fields, ".")
 	return payload + "." + b64.EncodeToString(s.mac(payload))
 }
 
-// Decode checks value's signature and expiry and returns the token digest.
-func (s Sessions) Decode(value string, now time.Time) (Digest, error) {
-	var d Digest
+// open checks value's MAC and kind and returns its n fields.
+func (s Sessions) open(value, kind string, n int) ([]string, error) {
 	i := strings.LastIndexByte(value, '.')
 	if i < 0 {
-		return d, errBadCookie
+		return nil, errBadCookie
 	}
 	payload, sig := value[:i], value[i+1:]
 	mac, err := b64.DecodeString(sig)
 	if err != nil || !hmac.Equal(mac, s.mac(payload)) {
-		return d, errBadCookie
+		return nil, errBadCookie
 	}
 	// Signed by us: the rest is well formed unless the format changed.
 	parts := strings.Split(payload, ".")
-	if len(parts) != 3 || parts[0] != sessionVersion {
-		return d, errBadCookie
+	if len(parts) != n+1 || parts[0] != kind {
+		return nil, errBadCookie
 	}
-	exp, err := strconv.ParseInt(parts[1], 10, 64)
-	if err != nil {
-		return d, errBadCookie
-	}
-	raw, err := b64.DecodeString(parts[2])
-	if err != nil || len(raw) != len(d) {
-		return d, errBadCookie
-	}
-	if now.Unix() >= exp {
-		return d, errCookieExpired
-	}
-	copy(d[:], raw)
-	return d, nil
+	return parts[1:], nil
 }
 
 func (s Sessions) mac(payload string) []byte {
 	h := hmac.New(sha256.New, s.Secret)
 	h.Write([]byte(payload))
 	return h.Sum(nil)
+}
+
+func unix(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
+
+// expiryAndDigest parses an expiry and a digest field; expired is returned
+// when the expiry has passed at now.
+func expiryAndDigest(expiry, digest string, now time.Time, expired refusal) (time.Time, Digest, error) {
+	var d Digest
+	exp, err := strconv.ParseInt(expiry, 10, 64)
+	if err != nil {
+		return time.Time{}, d, errBadCookie
+	}
+	raw, err := b64.DecodeString(digest)
+	if err != nil || len(raw) != len(d) {
+		return time.Time{}, d, errBadCookie
+	}
+	if now.Unix() >= exp {
+		return time.Time{}, d, expired
+	}
+	copy(d[:], raw)
+	return time.Unix(exp, 0), d, nil
+}
+
+// fieldIs reports whether the base64url field decodes to want.
+func fieldIs(field, want string) bool {
+	raw, err := b64.DecodeString(field)
+	return err == nil && string(raw) == want
 }

@@ -9,8 +9,13 @@
 // The rules:
 //
 //   - /auth/verify?namespace=NS (alias /verify), any method: the credential is
-//     the `Authorization: Bearer <token>` header, else the session cookie. The
-//     bearer token wins when both are sent.
+//     the `Authorization: Bearer <token>` header, else a sign-in code, else
+//     the endpoint session cookie. The bearer token wins over both (codes in
+//     the URL are spent all the same); a valid code wins over the cookie.
+//     Codes and cookies are judged against X-Original-URL, which
+//     ingress-nginx sets to $scheme://$http_host$request_uri: its host is
+//     lower-cased, without port or trailing dot. Without a usable
+//     X-Original-URL no cookie or code is accepted.
 //   - A token is found by the SHA-256 digest of its value in two informer
 //     caches: ServiceAccounts by their dev.okteto.com/token label (SPEC 5.3),
 //     and Secrets of type devgate.dev/token by their `token` key (SPEC 5.1).
@@ -46,23 +51,66 @@
 //     ingress-nginx overwrites with the peer it sees, else the connection's
 //     peer: the service must only be reachable through the ingress controller.
 //   - /auth/signin?rd=URL (alias /signin): GET shows a form for a token; POST
-//     checks it like /verify (without the namespace), sets the session cookie
-//     and answers 303 to rd, or a "signed in" page without rd. rd must be an
-//     absolute https URL whose host is the domain or under it, with no user
-//     information, port other than 443, backslash or control character: every
-//     other rd is refused with 400 (no open redirect). A POST whose Origin is
-//     not https://<domain> is refused (login CSRF).
-//   - The session cookie (devgate_session) is `Domain=<domain>; Path=/;
-//     Secure; HttpOnly; SameSite=Lax`. It holds the token's digest and an
-//     expiry, signed with HMAC-SHA256 under the cookie secret; it never holds
-//     the token. It expires after --session-max-age (default 8h) or with the
-//     token, whichever comes first, and every request resolves the digest
-//     again, so a disabled, expired or deleted token ends its sessions at once.
-//     Being a domain cookie, it is sent to every endpoint under the domain;
-//     the backends behind them see it too.
+//     checks it like /verify (without the namespace), sets the sign-in
+//     session and answers 303 to rd, or a "signed in" page without rd. rd must
+//     be an absolute https URL whose host is the domain or under it, with no
+//     user information, port other than 443, backslash or control character:
+//     every other rd is refused with 400 (no open redirect). A POST whose
+//     Origin is not https://<domain> is refused (login CSRF). A GET with rd
+//     from a browser whose sign-in session is valid (and its token still
+//     resolves) skips the form and answers the same 303 with a fresh code:
+//     one sign-in serves every endpoint host.
+//   - Sessions never reach tenants' backends. Every endpoint host is served by
+//     some tenant's backend, so a cookie with Domain=<domain> would be handed
+//     to every tenant, who could replay it against another namespace's
+//     endpoints. All cookies (devgate_session) are therefore host-only (no
+//     Domain) with `Path=/; Secure; HttpOnly; SameSite=Lax`, and signed with
+//     HMAC-SHA256 under the cookie secret with their kind first, so that no
+//     kind is accepted as another.
+//   - The sign-in session is set by the sign-in page on its own host, the
+//     auth service's. It holds the token's digest and an expiry, never the
+//     token, and /verify never accepts it.
+//   - A sign-in code is added to rd as devgate_code when rd's host is not the
+//     domain itself. It holds the target host, the token digest, the sign-in
+//     session's expiry, a random 128-bit nonce and its own expiry, 60 seconds
+//     on. /verify redeems it when it is signed, unexpired, its host is the
+//     X-Original-URL's, that host is one namespace NS may have
+//     (`<name>-NS.<domain>` or `NS.<domain>`), and its nonce was never
+//     redeemed: nginx picks the server from an absolute request line but
+//     sends the Host header as X-Original-URL, so only the namespace of the
+//     Ingress's auth-url ties the host to the endpoint reached. On 200 the
+//     answer sets the endpoint session, which ingress-nginx relays to the
+//     browser (auth_request_set $auth_cookie; add_header Set-Cookie, which
+//     without the auth-always-set-cookie annotation applies only when the
+//     backend answers 2xx or 3xx). A code spent, for another host, expired or
+//     forged is refused (401) and counted as a failure, like any refused
+//     credential, never 500. A code reaches the backend's access log only
+//     once redeemed.
+//   - Redeemed nonces are kept in memory, per replica, until they expire (at
+//     most 100000; beyond that the first to expire is forgotten and every
+//     code expiring no later is refused). With N replicas a code can thus be
+//     redeemed up to N times within its 60 seconds, each time only for its
+//     host and for a user with access to the namespace; a store shared by the
+//     replicas would be needed to make it strictly single-use.
+//   - An endpoint session holds the token's digest, an expiry (the sign-in
+//     session's, or the token's if sooner), the endpoint host and the
+//     namespace. It is accepted only for that host (X-Original-URL's) and
+//     that namespace (the auth-url's): presented for any other it is refused,
+//     so the cookie a backend sees opens nothing elsewhere.
+//   - Sessions end after --session-max-age (default 8h) or with the token,
+//     whichever comes first, and every request resolves the digest again, so
+//     a disabled, expired or deleted token ends its sessions at once. Domain
+//     cookies of earlier versions are refused everywhere (their format is no
+//     longer accepted) and expire on their own.
+//   - Limits: a tenant can send a signed-in user to the sign-in page with rd
+//     on the tenant's own host and so receive a code for that host, which
+//     opens only that host (for that user, if they have access to its
+//     namespace). A namespace whose name ends another's (`a`, `team-a`) may
+//     hold hosts matching both patterns, which the namespace check of codes
+//     cannot tell apart.
 //   - /healthz answers 200 while the process serves; /readyz answers 200 once
 //     the informer caches have synced.
 //
-// Nothing here logs a token or a cookie: refusals are logged with the client,
+// Nothing here logs a token, a cookie or a code: refusals are logged with the client,
 // the namespace and the reason only.
 package auth

@@ -141,6 +141,7 @@ type fixture struct {
 	reviewer *fakeReviewer
 	limiter  *FailureLimiter
 	sessions Sessions
+	codes    *CodeLedger
 	now      time.Time
 	verify   http.Handler
 	signin   http.Handler
@@ -149,13 +150,13 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{store: standardStore(), reviewer: standardReviewer(), now: testNow,
-		sessions: Sessions{Secret: testSecret}}
+		sessions: Sessions{Secret: testSecret}, codes: &CodeLedger{MaxEntries: 100}}
 	clock := func() time.Time { return f.now }
 	cfg := configsource.Static(testConfig())
 	resolver := &Resolver{Store: f.store, Config: cfg, Now: clock}
 	f.limiter = &FailureLimiter{Burst: 3, Refill: time.Minute, MaxClients: 100, Now: clock}
 	f.verify = &verifyHandler{
-		auth:    &Authenticator{Resolver: resolver, Sessions: f.sessions},
+		auth:    &Authenticator{Resolver: resolver, Sessions: f.sessions, Codes: f.codes},
 		access:  f.reviewer,
 		limiter: f.limiter, now: clock, log: logr.Discard(),
 	}

@@ -132,7 +132,7 @@ func (s *Server) routes(store Store, reviewer AccessReviewer) http.Handler {
 	sessions := Sessions{Secret: s.opts.CookieSecret}
 	limiter := &FailureLimiter{Burst: s.opts.FailureBurst, Refill: s.opts.FailureRefill, MaxClients: 100_000, Now: now}
 	verify := &verifyHandler{
-		auth:    &Authenticator{Resolver: resolver, Sessions: sessions},
+		auth:    &Authenticator{Resolver: resolver, Sessions: sessions, Codes: &CodeLedger{MaxEntries: 100_000}},
 		access:  &CachedReviewer{Next: reviewer, TTL: s.opts.AccessCacheTTL, MaxEntries: 100_000, Now: now},
 		limiter: limiter, now: now, log: log.WithName("verify"),
 	}

@@ -29,7 +29,7 @@ type signinData struct {
 const maxSigninForm = 16 << 10
 
 // signinHandler serves the sign-in page: GET shows the form, POST checks the
-// token and sets the session cookie.
+// token, sets the sign-in session cookie and redirects with a code.
 type signinHandler struct {
 	resolver *Resolver
 	sessions Sessions
@@ -69,6 +69,11 @@ func (h *signinHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		data.Redirect = safe
 	}
 	if r.Method != http.MethodPost {
+		// Signed in already: a fresh code for this target, no form. This is
+		// how one sign-in serves every endpoint host.
+		if r.Method == http.MethodGet && data.Redirect != "" && h.resume(w, r, data) {
+			return
+		}
 		h.render(w, http.StatusOK, data, "")
 		return
 	}
@@ -113,10 +118,11 @@ func (h *signinHandler) signin(w http.ResponseWriter, r *http.Request, data sign
 	if !id.Expires.IsZero() && id.Expires.Before(expires) {
 		expires = id.Expires
 	}
+	// Host-only (no Domain): the browser sends it back to this host alone,
+	// the auth service's, never to an endpoint and its tenant's backend.
 	http.SetCookie(w, &http.Cookie{
 		Name:     CookieName,
-		Value:    h.sessions.Encode(d, expires),
-		Domain:   data.Domain,
+		Value:    h.sessions.EncodeSignin(d, expires),
 		Path:     "/",
 		Expires:  expires,
 		MaxAge:   max(1, int(expires.Sub(now).Seconds())),
@@ -126,11 +132,53 @@ func (h *signinHandler) signin(w http.ResponseWriter, r *http.Request, data sign
 	})
 	h.log.Info("signed in", "client", client, "user", id.User)
 	if data.Redirect != "" {
-		http.Redirect(w, r, data.Redirect, http.StatusSeeOther)
+		h.redirect(w, r, data, d, expires, now)
 		return
 	}
 	data.SignedIn = true
 	h.render(w, http.StatusOK, data, "")
+}
+
+// resume redirects a browser that holds a valid sign-in session to the
+// target with a fresh code, and reports whether it did. A stale session is
+// no failure: it was ours, nothing was guessed; the form is shown.
+func (h *signinHandler) resume(w http.ResponseWriter, r *http.Request, data signinData) bool {
+	now := h.now()
+	for _, v := range sessionCookies(r) {
+		d, expires, err := h.sessions.DecodeSignin(v, now)
+		if err != nil {
+			continue
+		}
+		client := clientAddress(r)
+		if ok, _ := h.limiter.Allow(client); !ok {
+			return false
+		}
+		id, err := h.resolver.Resolve(r.Context(), d)
+		if err != nil {
+			continue
+		}
+		if !id.Expires.IsZero() && id.Expires.Before(expires) {
+			expires = id.Expires
+		}
+		h.log.V(1).Info("signed in already", "client", client, "user", id.User)
+		h.redirect(w, r, data, d, expires, now)
+		return true
+	}
+	return false
+}
+
+// redirect answers 303 to the target. A target on an endpoint host gets a
+// code for that host, which its /verify redeems for the host's own session;
+// the auth service's own host needs none.
+func (h *signinHandler) redirect(w http.ResponseWriter, r *http.Request, data signinData, d Digest, expires, now time.Time) {
+	target := data.Redirect
+	if u, err := url.Parse(target); err == nil && u.Hostname() != data.Domain {
+		if target, err = withCode(target, h.sessions.EncodeCode(d, expires, u.Hostname(), now)); err != nil {
+			h.render(w, http.StatusBadRequest, data, "This sign-in link is not valid.")
+			return
+		}
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
 // sameOrigin reports whether origin is the sign-in page's own: https and the

@@ -70,27 +70,92 @@ func TestSigninRefusesOpenRedirects(t *testing.T) {
 	}
 }
 
+// codeOf returns the code in a sign-in redirect to target, and fails unless
+// the rest of the Location is target itself.
+func codeOf(t *testing.T, w *httptest.ResponseRecorder, target string) string {
+	t.Helper()
+	loc := w.Header().Get("Location")
+	if w.Code != http.StatusSeeOther || !strings.HasPrefix(loc, target+"&"+CodeParam+"=") {
+		t.Fatalf("status %d, Location %q; want 303 to %s with a code", w.Code, loc, target)
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Query().Get(CodeParam)
+}
+
 func TestSigninSetsCookie(t *testing.T) {
 	f := newFixture(t)
 	w := serve(f.signin, signinPost(memberToken, target, map[string]string{"Origin": "https://okteto.example.com"}))
-	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != target {
-		t.Fatalf("status %d, Location %q; want 303 to %s", w.Code, w.Header().Get("Location"), target)
-	}
+	code := codeOf(t, w, target)
 	raw := w.Header().Get("Set-Cookie")
-	for _, attr := range []string{"Domain=okteto.example.com", "Path=/", "Secure", "HttpOnly", "SameSite=Lax", "Max-Age=28800"} {
+	for _, attr := range []string{"Path=/", "Secure", "HttpOnly", "SameSite=Lax", "Max-Age=28800"} {
 		mustContain(t, raw, attr)
 	}
-	if strings.Contains(raw, memberToken) {
-		t.Fatal("the cookie holds the token")
+	if strings.Contains(strings.ToLower(raw), "domain=") {
+		t.Fatalf("the sign-in session is not host-only: %s", raw)
 	}
+	if strings.Contains(raw, memberToken) || strings.Contains(code, memberToken) {
+		t.Fatal("the cookie or the code holds the token")
+	}
+	// The sign-in session opens no endpoint; the code opens its host.
 	c := sessionCookie(t, w)
-	if w := serve(f.verify, verifyRequest("team-a", cookieHeader(c.Value))); w.Code != 200 || w.Header().Get(HeaderUser) != "alice@example.com" {
-		t.Fatalf("verify with the new cookie: %d %q", w.Code, w.Header().Get(HeaderUser))
+	if w := serve(f.verify, endpointRequest("team-a", target, cookieHeader(c.Value))); w.Code != 401 {
+		t.Fatalf("verify with the sign-in session: %d, want 401", w.Code)
+	}
+	w = serve(f.verify, endpointRequest("team-a", w.Header().Get("Location"), nil))
+	if w.Code != 200 || w.Header().Get(HeaderUser) != "alice@example.com" || sessionCookie(t, w) == nil {
+		t.Fatalf("verify with the code: %d %q", w.Code, w.Header().Get(HeaderUser))
+	}
+	endpoint := sessionCookie(t, w)
+	if endpoint.MaxAge != 28800 {
+		t.Fatalf("endpoint session Max-Age %d, want the sign-in session's 28800", endpoint.MaxAge)
 	}
 	// A session ends after its maximum age.
 	f.now = f.now.Add(8 * time.Hour)
-	if w := serve(f.verify, verifyRequest("team-a", cookieHeader(c.Value))); w.Code != 401 {
+	if w := serve(f.verify, endpointRequest("team-a", target, cookieHeader(endpoint.Value))); w.Code != 401 {
 		t.Fatalf("verify with a session past its age: %d", w.Code)
+	}
+}
+
+func TestSigninResumesSession(t *testing.T) {
+	f := newFixture(t)
+	w := serve(f.signin, signinPost(memberToken, "", nil))
+	signin := sessionCookie(t, w).Value
+	const other = "https://api-team-a.okteto.example.com/v1?a=b"
+	get := func(rd, cookie string) *httptest.ResponseRecorder {
+		r := signinGet(rd)
+		r.Header.Set("Cookie", CookieName+"="+cookie)
+		return serve(f.signin, r)
+	}
+	// Signed in: no form, a fresh code for each target.
+	w = get(other, signin)
+	code := codeOf(t, w, other)
+	if sessionCookie(t, w) != nil {
+		t.Fatal("resuming set another sign-in session")
+	}
+	if w := serve(f.verify, endpointRequest("team-a", w.Header().Get("Location"), nil)); w.Code != 200 {
+		t.Fatalf("the resumed code: %d", w.Code)
+	}
+	if code2 := codeOf(t, get(other, signin), other); code2 == code {
+		t.Fatal("the same code twice")
+	}
+	// The auth service's own host needs no code.
+	if w := get("https://okteto.example.com/dashboard", signin); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "https://okteto.example.com/dashboard" {
+		t.Fatalf("status %d, Location %q", w.Code, w.Header().Get("Location"))
+	}
+	// Not signed in: the form.
+	for name, cookie := range map[string]string{
+		"endpoint session":       f.sessions.EncodeEndpoint(DigestOf(memberToken), testNow.Add(time.Hour), "api-team-a.okteto.example.com", "team-a"),
+		"forged session":         Sessions{Secret: []byte(strings.Repeat("z", 32))}.EncodeSignin(DigestOf(memberToken), testNow.Add(time.Hour)),
+		"session of a disabled":  f.sessions.EncodeSignin(DigestOf(disabledToken), testNow.Add(time.Hour)),
+		"expired sign-in":        f.sessions.EncodeSignin(DigestOf(memberToken), testNow.Add(-time.Second)),
+		"no session (empty one)": "",
+	} {
+		if w := get(other, cookie); w.Code != 200 || w.Header().Get("Location") != "" {
+			t.Errorf("%s: status %d, Location %q; want the form", name, w.Code, w.Header().Get("Location"))
+		}
 	}
 }
 

@@ -36,7 +36,7 @@ func (h *verifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	client := clientAddress(r)
 	log := h.log.WithValues("client", client, "namespace", ns)
-	if _, hasCredentials := bearerToken(r); hasCredentials || hasCookie(r) {
+	if hasCredentials(r) {
 		if ok, wait := h.limiter.Allow(client); !ok {
 			log.V(1).Info("refused: too many failed attempts")
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.5)))
@@ -44,7 +44,8 @@ func (h *verifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	id, err := h.auth.Authenticate(r.Context(), r, h.now())
+	now := h.now()
+	id, g, err := h.auth.Authenticate(r.Context(), r, ns, now)
 	var why refusal
 	switch {
 	case errors.Is(err, errNoCredentials):
@@ -71,6 +72,22 @@ func (h *verifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no access to this namespace", http.StatusForbidden)
 		return
 	}
+	if g != nil {
+		// The endpoint's own session: host-only (no Domain), so the browser
+		// sends it to this host alone, and bound to host and namespace in its
+		// signature. ingress-nginx relays it (auth_request_set $auth_cookie).
+		http.SetCookie(w, &http.Cookie{
+			Name:     CookieName,
+			Value:    h.auth.Sessions.EncodeEndpoint(g.digest, g.expires, g.host, g.namespace),
+			Path:     "/",
+			Expires:  g.expires,
+			MaxAge:   max(1, int(g.expires.Sub(now).Seconds())),
+			Secure:   true,
+			HttpOnly: true,
+			SameSite: http.SameSiteLaxMode,
+		})
+		log.V(1).Info("sign-in code redeemed", "user", id.User, "host", g.host)
+	}
 	w.Header().Set(HeaderUser, id.User)
 	if id.Email != "" {
 		w.Header().Set(HeaderEmail, id.Email)
@@ -78,13 +95,14 @@ func (h *verifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-func hasCookie(r *http.Request) bool {
-	for _, c := range r.Cookies() {
-		if c.Name == CookieName {
-			return true
-		}
+// hasCredentials reports whether r presents any credential: a bearer
+// token, a session cookie or a sign-in code.
+func hasCredentials(r *http.Request) bool {
+	if _, ok := bearerToken(r); ok || len(sessionCookies(r)) > 0 {
+		return true
 	}
-	return false
+	_, codes, _ := originalURL(r.Header.Get("X-Original-URL"))
+	return len(codes) > 0
 }
 
 func unauthorized(w http.ResponseWriter) {

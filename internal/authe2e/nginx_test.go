@@ -140,12 +140,17 @@ func TestPrivateEndpointThroughNginx(t *testing.T) {
 	api := ing.DeepCopy()
 	api.Spec.Rules[0].Host = "api-" + namespace + "." + domain
 	delete(api.Annotations, ingress.AnnotationAuthSignin)
+	// A second browser endpoint, to replay web's session and codes against.
+	docs := ing.DeepCopy()
+	docs.Spec.Rules[0].Host = "docs-" + namespace + "." + domain
 	f.pool = startNginx(t, nginxBin, modules, f, ln.Addr().String(),
 		endpointFromIngress(t, ing.Spec.Rules[0].Host, ing.Annotations),
-		endpointFromIngress(t, api.Spec.Rules[0].Host, api.Annotations))
+		endpointFromIngress(t, api.Spec.Rules[0].Host, api.Annotations),
+		endpointFromIngress(t, docs.Spec.Rules[0].Host, docs.Annotations))
 
 	web := "https://" + ing.Spec.Rules[0].Host
 	apiURL := "https://" + api.Spec.Rules[0].Host
+	docsURL := "https://" + docs.Spec.Rules[0].Host
 
 	t.Run("browser without credentials is sent to sign in", func(t *testing.T) {
 		res := f.do(t, nil, "GET", web+"/app/page?x=1&y=a%20b", nil, map[string]string{"Accept": "text/html"})
@@ -190,6 +195,73 @@ func TestPrivateEndpointThroughNginx(t *testing.T) {
 			wantStatus(t, f.do(t, nil, "GET", "https://"+domain+"/auth/signin?rd="+url.QueryEscape(rd), nil, nil), http.StatusBadRequest)
 		}
 	})
+	t.Run("sessions are bound to their host", func(t *testing.T) {
+		jar, _ := cookiejar.New(nil)
+		form := url.Values{"token": {f.tokens["member"]}, "rd": {web + "/start"}}
+		res := f.do(t, jar, "POST", "https://"+domain+"/auth/signin", strings.NewReader(form.Encode()), map[string]string{
+			"Content-Type": "application/x-www-form-urlencoded", "Origin": "https://" + domain})
+		wantStatus(t, res, http.StatusSeeOther)
+		codeURL := wantCodeRedirect(t, res, web+"/start")
+		signinSession := jarCookie(t, jar, "https://"+domain+"/auth/signin")
+		if u, _ := url.Parse(web); len(jar.Cookies(u)) != 0 {
+			t.Fatal("the sign-in session is sent to an endpoint host")
+		}
+
+		// The code opens web and gives it its own session.
+		res = f.do(t, jar, "GET", codeURL, nil, nil)
+		wantStatus(t, res, http.StatusOK)
+		wantHostOnly(t, res.Header.Get("Set-Cookie"))
+		if got := f.backend.mustSee(t, seen{User: member, Email: member, HasEmail: true, URI: strings.TrimPrefix(codeURL, web), Method: "GET"}); got.Cookie != "" {
+			t.Fatalf("the backend got a cookie with the code: %q", got.Cookie)
+		}
+		if u, _ := url.Parse(docsURL); len(jar.Cookies(u)) != 0 {
+			t.Fatal("web's session is sent to docs")
+		}
+		res = f.do(t, jar, "GET", web+"/next", nil, nil)
+		wantStatus(t, res, http.StatusOK)
+		// What web's backend saw: the session of web, nothing else.
+		captured := f.backend.mustSee(t, seen{User: member, Email: member, HasEmail: true, URI: "/next", Method: "GET"}).Cookie
+		if captured != auth.CookieName+"="+jarCookie(t, jar, web) {
+			t.Fatalf("web's backend saw Cookie %q, want web's session only", captured)
+		}
+
+		// The cookie web's backend saw opens nothing elsewhere.
+		wantSigninRedirect(t, f.do(t, nil, "GET", docsURL+"/", nil, map[string]string{"Cookie": captured}), docsURL+"/")
+		wantStatus(t, f.do(t, nil, "GET", apiURL+"/", nil, map[string]string{"Cookie": captured}), http.StatusUnauthorized)
+		// Nor does the sign-in session, on any endpoint.
+		wantSigninRedirect(t, f.do(t, nil, "GET", web+"/", nil, map[string]string{"Cookie": auth.CookieName + "=" + signinSession}), web+"/")
+		// The code, as web's access log shows it, is spent.
+		wantSigninRedirect(t, f.do(t, nil, "GET", codeURL, nil, nil), codeURL)
+		f.backend.mustNotSee(t)
+
+		// Signed in, the sign-in page hands out a fresh code without the
+		// form: here for web, and tried first on docs, which refuses it.
+		res = f.do(t, jar, "GET", "https://"+domain+"/auth/signin?rd="+url.QueryEscape(web+"/again"), nil, nil)
+		wantStatus(t, res, http.StatusSeeOther)
+		fresh := wantCodeRedirect(t, res, web+"/again")
+		onDocs := docsURL + strings.TrimPrefix(fresh, web)
+		wantSigninRedirect(t, f.do(t, nil, "GET", onDocs, nil, nil), onDocs)
+		wantStatus(t, f.do(t, nil, "GET", apiURL+strings.TrimPrefix(fresh, web), nil, nil), http.StatusUnauthorized)
+		f.backend.mustNotSee(t)
+		// On its own host, once.
+		res = f.do(t, nil, "GET", fresh, nil, nil)
+		wantStatus(t, res, http.StatusOK)
+		wantHostOnly(t, res.Header.Get("Set-Cookie"))
+		f.backend.drain()
+		wantSigninRedirect(t, f.do(t, nil, "GET", fresh, nil, nil), fresh)
+		f.backend.mustNotSee(t)
+
+		// A code for docs gives docs a session of its own.
+		res = f.do(t, jar, "GET", "https://"+domain+"/auth/signin?rd="+url.QueryEscape(docsURL+"/"), nil, nil)
+		wantStatus(t, res, http.StatusSeeOther)
+		wantStatus(t, f.do(t, jar, "GET", wantCodeRedirect(t, res, docsURL+"/"), nil, nil), http.StatusOK)
+		f.backend.drain()
+		wantStatus(t, f.do(t, jar, "GET", docsURL+"/page", nil, nil), http.StatusOK)
+		f.backend.mustSee(t, seen{User: member, Email: member, HasEmail: true, URI: "/page", Method: "GET"})
+		if jarCookie(t, jar, docsURL) == jarCookie(t, jar, web) {
+			t.Fatal("docs and web share a session")
+		}
+	})
 	t.Run("cookie flow", func(t *testing.T) {
 		jar, _ := cookiejar.New(nil)
 		res := f.do(t, jar, "GET", web+"/dashboard?tab=1", nil, map[string]string{"Accept": "text/html"})
@@ -203,18 +275,16 @@ func TestPrivateEndpointThroughNginx(t *testing.T) {
 		res = f.do(t, jar, "POST", "https://"+domain+signin.Path, strings.NewReader(form.Encode()), map[string]string{
 			"Content-Type": "application/x-www-form-urlencoded", "Origin": "https://" + domain})
 		wantStatus(t, res, http.StatusSeeOther)
-		if loc := res.Header.Get("Location"); loc != web+"/dashboard?tab=1" {
-			t.Fatalf("after sign-in, Location = %q", loc)
+		loc := wantCodeRedirect(t, res, web+"/dashboard?tab=1")
+		wantHostOnly(t, res.Header.Get("Set-Cookie"))
+		if strings.Contains(res.Header.Get("Set-Cookie"), f.tokens["member"]) || strings.Contains(loc, f.tokens["member"]) {
+			t.Fatal("the cookie or the code holds the token")
 		}
-		setCookie := res.Header.Get("Set-Cookie")
-		for _, attr := range []string{auth.CookieName + "=", "Domain=" + domain, "Path=/", "Secure", "HttpOnly", "SameSite=Lax", "Expires="} {
-			if !strings.Contains(setCookie, attr) {
-				t.Fatalf("Set-Cookie %q lacks %q", setCookie, attr)
-			}
-		}
-		if strings.Contains(setCookie, f.tokens["member"]) {
-			t.Fatal("the cookie holds the token")
-		}
+		// The endpoint redeems the code for its own session.
+		res = f.do(t, jar, "GET", loc, nil, nil)
+		wantStatus(t, res, http.StatusOK)
+		wantHostOnly(t, res.Header.Get("Set-Cookie"))
+		f.backend.mustSee(t, seen{User: member, Email: member, HasEmail: true, URI: strings.TrimPrefix(loc, web), Method: "GET"})
 		res = f.do(t, jar, "GET", web+"/dashboard?tab=1", nil, nil)
 		wantStatus(t, res, http.StatusOK)
 		f.backend.mustSee(t, seen{User: member, Email: member, HasEmail: true, URI: "/dashboard?tab=1", Method: "GET"})
@@ -256,7 +326,7 @@ func TestPrivateEndpointThroughNginx(t *testing.T) {
 		res := f.do(t, jar, "POST", "https://"+domain+"/auth/signin", strings.NewReader(form.Encode()),
 			map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
 		wantStatus(t, res, http.StatusSeeOther)
-		wantStatus(t, f.do(t, jar, "GET", web+"/", nil, nil), http.StatusForbidden)
+		wantStatus(t, f.do(t, jar, "GET", wantCodeRedirect(t, res, web+"/"), nil, nil), http.StatusForbidden)
 		f.backend.mustNotSee(t)
 	})
 }
@@ -702,6 +772,36 @@ func wantSigninRedirect(t *testing.T, res *http.Response, target string) *url.UR
 	return loc
 }
 
+// wantCodeRedirect checks a 303 to target with a sign-in code added, and
+// returns its Location.
+func wantCodeRedirect(t *testing.T, res *http.Response, target string) string {
+	t.Helper()
+	wantStatus(t, res, http.StatusSeeOther)
+	loc := res.Header.Get("Location")
+	sep := "?"
+	if strings.Contains(target, "?") {
+		sep = "&"
+	}
+	if !strings.HasPrefix(loc, target+sep+auth.CodeParam+"=") || len(loc) < len(target)+len(auth.CodeParam)+40 {
+		t.Fatalf("Location = %q, want %s with a %s", loc, target, auth.CodeParam)
+	}
+	return loc
+}
+
+// wantHostOnly checks a session Set-Cookie: host-only (no Domain) and with
+// the attributes the sessions need.
+func wantHostOnly(t *testing.T, setCookie string) {
+	t.Helper()
+	for _, attr := range []string{auth.CookieName + "=", "Path=/", "Secure", "HttpOnly", "SameSite=Lax", "Expires="} {
+		if !strings.Contains(setCookie, attr) {
+			t.Fatalf("Set-Cookie %q lacks %q", setCookie, attr)
+		}
+	}
+	if strings.Contains(strings.ToLower(setCookie), "domain=") {
+		t.Fatalf("Set-Cookie %q is not host-only", setCookie)
+	}
+}
+
 func jarCookie(t *testing.T, jar http.CookieJar, rawURL string) string {
 	t.Helper()
 	u, _ := url.Parse(rawURL)
@@ -737,6 +837,9 @@ type seen struct {
 	HasEmail    bool
 	URI, Method string
 	Body        string
+	// Cookie is the Cookie header the backend got; mustSee compares it only
+	// when the wanted one sets it.
+	Cookie string
 }
 
 // backend is the private endpoint's application: it records each request.
@@ -752,7 +855,7 @@ func newBackend(t *testing.T) *backend {
 		body, _ := io.ReadAll(r.Body)
 		_, hasEmail := r.Header[http.CanonicalHeaderKey(auth.HeaderEmail)]
 		s := seen{User: r.Header.Get(auth.HeaderUser), Email: r.Header.Get(auth.HeaderEmail), HasEmail: hasEmail,
-			URI: r.URL.RequestURI(), Method: r.Method, Body: string(body)}
+			URI: r.URL.RequestURI(), Method: r.Method, Body: string(body), Cookie: r.Header.Get("Cookie")}
 		b.hits.Add(1)
 		b.got <- s
 		_ = json.NewEncoder(w).Encode(s)
@@ -762,16 +865,22 @@ func newBackend(t *testing.T) *backend {
 	return b
 }
 
-func (b *backend) mustSee(t *testing.T, want seen) {
+func (b *backend) mustSee(t *testing.T, want seen) seen {
 	t.Helper()
 	select {
 	case got := <-b.got:
-		if got != want {
+		cmp := got
+		if want.Cookie == "" {
+			cmp.Cookie = ""
+		}
+		if cmp != want {
 			t.Fatalf("backend saw %+v, want %+v", got, want)
 		}
+		return got
 	default:
 		t.Fatal("the request did not reach the backend")
 	}
+	return seen{}
 }
 
 func (b *backend) mustNotSee(t *testing.T) {
