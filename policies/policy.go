@@ -170,8 +170,12 @@ func (req *Request) IsAdmin() bool { return req.Config.IsAdmin(req.User.Groups) 
 // Owners is the hosts.Namespaces of the request: the namespaces its Lookup
 // knows to exist that its configuration manages. Host ownership (SPEC 3) is
 // decided among them.
-func (req *Request) Owners() hosts.Namespaces {
-	return managedNamespaces{lookup: req.Lookup, cfg: req.Config}
+func (req *Request) Owners() hosts.Namespaces { return Owners(req.Lookup, req.Config) }
+
+// Owners is the hosts.Namespaces of lookup under cfg: the namespaces lookup
+// knows to exist that cfg manages.
+func Owners(lookup Lookup, cfg *config.Config) hosts.Namespaces {
+	return managedNamespaces{lookup: lookup, cfg: cfg}
 }
 
 type managedNamespaces struct {

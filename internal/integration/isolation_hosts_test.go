@@ -84,7 +84,7 @@ func TestIsolationNamespaceCannotClaimServedHosts(t *testing.T) {
 	// Creating team-claim would move the host away from claim's Ingress.
 	deniedEventually(t, "", []string{
 		`admission webhook "validate.devgate.dev" denied the request`,
-		`a namespace "team-claim" would own hosts that other namespaces already serve`,
+		`Namespace "team-claim" is invalid: metadata.name: Forbidden: a namespace "team-claim" would own hosts that other namespaces already serve`,
 		"Ingress claim/web serves " + host,
 	}, "create", "namespace", long)
 

@@ -62,6 +62,8 @@ func TestIsolationExternalName(t *testing.T) {
 		{"169.254.169.254", "is an IP address"},
 		{"kubernetes.default.svc", "names the Kubernetes API server's Service"},
 		{target, "is inside the cluster domain"},
+		// Resolved through the ingress controller's DNS search path.
+		{"api." + other, `ends with the namespace "` + other + `": the cluster's DNS search path resolves it`},
 	} {
 		mustFail(t, externalNameService(ns, "alias", c.target, ""), []string{
 			validateDenied, `spec.externalName: Invalid value: "` + c.target + `"`, c.reason,

@@ -225,7 +225,9 @@ func DenialMessage(kind, namespace, name string, denials field.ErrorList) string
 		msgs = append(msgs, d.Error())
 	}
 	where := ""
-	if namespace != "" {
+	// The API server sends a Namespace's own name as the review's
+	// namespace; "Namespace x in namespace x" would only confuse.
+	if namespace != "" && !(kind == "Namespace" && namespace == name) {
 		where = fmt.Sprintf(" in namespace %q", namespace)
 	}
 	return fmt.Sprintf("%s %q%s is invalid: %s", kind, name, where, strings.Join(msgs, "; "))

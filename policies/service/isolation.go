@@ -27,10 +27,14 @@ import (
 // isolation returns the reasons to deny svc that do not depend on its
 // auto-ingress annotation. It allocates nothing for a Service without
 // externalIPs that is not of type ExternalName.
-func isolation(svc *corev1.Service, cfg *config.Config) field.ErrorList {
+func isolation(svc *corev1.Service, cfg *config.Config, namespaces namespaceLookup) field.ErrorList {
 	var errs field.ErrorList
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
-		if reason := externalNameReason(svc.Spec.ExternalName, clusterDomain(cfg)); reason != "" {
+		reason := externalNameReason(svc.Spec.ExternalName, clusterDomain(cfg))
+		if reason == "" {
+			reason = searchPathReason(svc.Spec.ExternalName, svc.Namespace, namespaces)
+		}
+		if reason != "" {
 			errs = append(errs, field.Invalid(field.NewPath("spec", "externalName"), svc.Spec.ExternalName, fmt.Sprintf(
 				"externalName %s %s: an ExternalName Service in a managed namespace must name a host outside the cluster", svc.Spec.ExternalName, reason)))
 		}
@@ -50,6 +54,27 @@ func clusterDomain(cfg *config.Config) string {
 		return config.DefaultClusterDomain
 	}
 	return cfg.ClusterDomain
+}
+
+// namespaceLookup tells which namespaces exist (policies.Lookup).
+type namespaceLookup interface{ NamespaceExists(string) bool }
+
+// searchPathReason says why externalName would resolve to a Service of
+// another namespace through the DNS search path, or "". The ingress
+// controller resolves a name with fewer dots than ndots (5 in Pods) against
+// its search list first, `svc.<clusterDomain>` among it: `api.alice`
+// becomes `api.alice.svc.cluster.local`, alice's Service, and
+// `web.api.alice` a Pod of it. A name whose last label is an existing
+// namespace other than the Service's own is therefore denied; `example.com`
+// is only when a namespace "com" exists, where it would reach that
+// namespace too.
+func searchPathReason(externalName, namespace string, namespaces namespaceLookup) string {
+	name := strings.ToLower(strings.TrimSuffix(externalName, "."))
+	last := name[strings.LastIndexByte(name, '.')+1:]
+	if strings.Count(name, ".") >= 5 || last == namespace || !namespaces.NamespaceExists(last) {
+		return ""
+	}
+	return fmt.Sprintf("ends with the namespace %q: the cluster's DNS search path resolves it to %s.svc.<clusterDomain>, a Service of that namespace, which it would publish under the tenant's host", last, name)
 }
 
 // externalNameReason says why externalName reaches past the namespace, or ""

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"devgate.dev/devgate/policies/config"
@@ -245,5 +247,45 @@ func TestIsolationMatchCondition(t *testing.T) {
 		if !strings.Contains(cond, want) {
 			t.Errorf("validating matchCondition lacks %s:\n%s", want, cond)
 		}
+	}
+}
+
+// TestExternalNameSearchPath: a name whose last label is another existing
+// namespace resolves through the DNS search path to that namespace's Service.
+func TestExternalNameSearchPath(t *testing.T) {
+	cfg := config.Default()
+	lookup := existing{"alice", "com", "mallory"}
+	externalName := func(name string) *corev1.Service {
+		return &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "mallory"},
+			Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: name},
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		denied bool
+	}{
+		{"api.alice", true},
+		{"web.api.alice", true},
+		{"API.Alice.", true},
+		{"example.com", true}, // a namespace "com" exists
+		{"api.bob", false},    // no namespace bob
+		{"web.mallory", false},
+		{"a.b.c.d.e.alice", false}, // five dots: resolved as written
+		{"example.org", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			errs := service.Validate(externalName(c.name), cfg, lookup)
+			if !c.denied {
+				if len(errs) != 0 {
+					t.Fatalf("denied: %v", errs)
+				}
+				return
+			}
+			if len(errs) != 1 || errs[0].Field != "spec.externalName" || errs[0].Type != field.ErrorTypeInvalid ||
+				!strings.Contains(errs[0].Detail, "the cluster's DNS search path resolves it to") {
+				t.Fatalf("denials = %v", errs)
+			}
+		})
 	}
 }

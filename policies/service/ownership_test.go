@@ -9,13 +9,18 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"devgate.dev/devgate/policies"
 	"devgate.dev/devgate/policies/config"
 	"devgate.dev/devgate/policies/service"
 )
 
 type existing []string
 
-func (e existing) ManagedNamespace(name string) bool { return slices.Contains(e, name) }
+func (e existing) ServiceAccountsWithToken(string) []string { return nil }
+
+func (e existing) NamespaceExists(name string) bool { return slices.Contains(e, name) }
+
+func (e existing) HostsFitting(string) []policies.HostUse { return nil }
 
 // TestEndpointHostOwnership: SPEC 2 and 3, a Service whose endpoint host
 // belongs to another namespace is denied the endpoint, naming the owner.

@@ -15,7 +15,6 @@ import (
 
 	"devgate.dev/devgate/policies"
 	"devgate.dev/devgate/policies/config"
-	"devgate.dev/devgate/policies/hosts"
 )
 
 // Policy is the Service policy: a Mutator, a Validator and a Generator.
@@ -81,7 +80,7 @@ func (*Policy) Validate(req *policies.Request) policies.Result {
 	if !ok || svc == nil {
 		return policies.Result{}
 	}
-	return policies.Result{Denials: Validate(svc, req.Config, req.Owners())}
+	return policies.Result{Denials: Validate(svc, req.Config, req.Lookup)}
 }
 
 // Generate implements policies.Generator: the Ingress the controller owns for
@@ -154,10 +153,14 @@ func Mutate(svc *corev1.Service, cfg *config.Config) []string {
 // Validate returns every reason to deny svc: an ExternalName or externalIPs
 // that reach past the namespace (whatever the annotation, see isolation.go),
 // an invalid auto-ingress value, or an endpoint asked for that the Service
-// cannot have. owners knows the namespaces among which host ownership is
-// decided (nil: none but svc's).
-func Validate(svc *corev1.Service, cfg *config.Config, owners hosts.Namespaces) field.ErrorList {
-	errs := isolation(svc, cfg)
+// cannot have. lookup knows the namespaces that exist, among which host
+// ownership is decided (nil: none but svc's).
+func Validate(svc *corev1.Service, cfg *config.Config, lookup policies.Lookup) field.ErrorList {
+	if lookup == nil {
+		lookup = policies.NoLookup{}
+	}
+	owners := policies.Owners(lookup, cfg)
+	errs := isolation(svc, cfg, lookup)
 	v, has := svc.Annotations[AnnotationAutoIngress]
 	switch {
 	case !has || v == AutoIngressFalse:
