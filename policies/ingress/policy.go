@@ -93,6 +93,7 @@ func Validate(ing *networkingv1.Ingress, cfg *config.Config, owners hosts.Namesp
 	errs = append(errs, validateHosts(ing, cfg, owners)...)
 	errs = append(errs, validateTLS(ing, cfg, owners)...)
 	errs = append(errs, validateSnippets(ing, cfg)...)
+	errs = append(errs, validateReach(ing, cfg, owners)...)
 	errs = append(errs, validatePrivate(ing, cfg)...)
 	return errs
 }

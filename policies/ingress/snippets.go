@@ -17,8 +17,10 @@ const cveClass = "the configuration-injection class of CVE-2021-25742, CVE-2023-
 
 // injections are the character sequences that let an annotation value escape
 // its nginx directive: end it (newline, ";"), open or close a block, start a
-// comment that swallows the rest of the line, or run a command in Lua/shell
-// contexts. The values devgate injects itself contain none of them.
+// comment that swallows the rest of the line, run a command in Lua/shell
+// contexts, or escape or end the quoted string ingress-nginx writes the value
+// in (a backslash, a quote). The values devgate injects itself contain none
+// of them (PrivateAnnotations: URLs, nginx variables and header names).
 var injections = []struct{ seq, name string }{
 	{"\n", "a newline"},
 	{"\r", "a carriage return"},
@@ -28,6 +30,9 @@ var injections = []struct{ seq, name string }{
 	{"#", `"#"`},
 	{"`", "a backtick"},
 	{"$(", `"$("`},
+	{"\\", "a backslash"},
+	{`"`, "a double quote"},
+	{"'", "a single quote"},
 }
 
 // validateSnippets denies, with denySnippets, every ingress-nginx *-snippet
@@ -68,7 +73,7 @@ func snippetDenial(k, v string) *field.Error {
 		return nil
 	}
 	return field.Invalid(annotationPath(k), shown(v), fmt.Sprintf(
-		"contains %s, which can inject nginx configuration (%s): ingress-nginx annotation values must not contain a newline, \";\", \"{\", \"}\", \"#\", a backtick or \"$(\"",
+		"contains %s, which can inject nginx configuration (%s): ingress-nginx annotation values must not contain a newline, \";\", \"{\", \"}\", \"#\", a backtick, \"$(\", a backslash or a quote (\" or ')",
 		strings.Join(found, ", "), cveClass))
 }
 

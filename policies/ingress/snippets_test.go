@@ -44,12 +44,22 @@ func TestSnippets(t *testing.T) {
 		{"hash", "permanent-redirect", "https://example.org/#x", `"#"`},
 		{"backtick", "auth-signin", "https://x/`id`", "a backtick"},
 		{"command substitution", "upstream-vhost", "$(id)", `"$("`},
+		{"backslash", "proxy-redirect-to", `https://x/\`, "a backslash"},
+		{"double quote", "upstream-vhost", `web" ; x`, `";", a double quote`},
+		{"double quote alone", "auth-signin", `https://x/"`, "a double quote"},
+		{"single quote", "proxy-cookie-path", "/ '/x", "a single quote"},
+		{"all three", "x-forwarded-prefix", `\"'`, "a backslash, a double quote, a single quote"},
 	} {
 		c := withAnnotation("injection: "+in.what, "nginx.ingress.kubernetes.io/"+in.key, in.value)
 		c.denials = []wantErr{{field.ErrorTypeInvalid, "metadata.annotations[nginx.ingress.kubernetes.io/" + in.key + "]",
 			"contains " + in.found + ", which can inject nginx configuration (" + cveClass + ")"}}
 		cases = append(cases, c)
 	}
+	// The message lists every character denied.
+	all := withAnnotation("message lists the characters", "nginx.ingress.kubernetes.io/upstream-vhost", `a'b`)
+	all.denials = []wantErr{{field.ErrorTypeInvalid, "metadata.annotations[nginx.ingress.kubernetes.io/upstream-vhost]",
+		"contains a single quote, which can inject nginx configuration (" + cveClass + `): ingress-nginx annotation values must not contain a newline, ";", "{", "}", "#", a backtick, "$(", a backslash or a quote (" or ')`}}
+	cases = append(cases, all)
 	cases = append(cases,
 		withAnnotation("a dollar without parenthesis is allowed", "nginx.ingress.kubernetes.io/rewrite-target", "/$1"),
 		withAnnotation("other annotations are not nginx's", "example.org/notes", "a; b {c} #d `e` $(f)"),
