@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
@@ -148,21 +150,10 @@ func (r *EndpointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		r.Recorder.Eventf(&svc, &existing, corev1.EventTypeNormal, ReasonRemoved, "Delete", "deleted Ingress %s: the Service no longer asks for an endpoint", existing.Name)
 		logger.Info("endpoint removed", "ingress", existing.Name)
 		return ctrl.Result{}, nil
-	case !found:
-		if err := r.Client.Create(ctx, desired); err != nil {
-			if apierrors.IsAlreadyExists(err) {
-				return ctrl.Result{RequeueAfter: retryAfter}, nil
-			}
-			r.failed(&svc, desired, "Create", err)
-			return ctrl.Result{}, err
-		}
-		r.Recorder.Eventf(&svc, desired, corev1.EventTypeNormal, ReasonCreated, "Create", "created Ingress %s for %s", desired.Name, urls(desired))
-		logger.Info("endpoint created", "ingress", desired.Name, "url", urls(desired))
-		return ctrl.Result{}, nil
 	}
 
 	adopt := false
-	if !ownedBy(&existing, &svc) {
+	if found && !ownedBy(&existing, &svc) {
 		if !adoptable(&existing) {
 			r.Recorder.Eventf(&svc, &existing, corev1.EventTypeWarning, ReasonConflict, "Reconcile",
 				"Ingress %s already exists and is not managed by devgate: rename the Service or the Ingress, or delete the Ingress to get the endpoint", existing.Name)
@@ -170,28 +161,83 @@ func (r *EndpointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		}
 		adopt = true
 	}
-	if !adopt && upToDate(&existing, desired) {
-		return ctrl.Result{}, nil
+	var live *networkingv1.Ingress
+	if found {
+		live = &existing
 	}
-	updated := existing.DeepCopy()
-	updated.Labels = desired.Labels
-	updated.Annotations = desired.Annotations
-	updated.OwnerReferences = desired.OwnerReferences
-	updated.Spec = desired.Spec
-	if err := r.Client.Update(ctx, updated); err != nil {
-		if apierrors.IsConflict(err) {
-			return ctrl.Result{RequeueAfter: retryAfter}, nil
-		}
-		r.failed(&svc, updated, "Update", err)
+	stored, err := r.apply(ctx, desired, live)
+	action := "Update"
+	if !found {
+		action = "Create"
+	}
+	switch {
+	case apierrors.IsConflict(err):
+		// Nothing was written: another manager created an Ingress of that
+		// name since the cache was read, or replaced the one there was (its
+		// uid changed). The next look decides between adoption and a
+		// conflict Event.
+		return ctrl.Result{RequeueAfter: retryAfter}, nil
+	case err != nil:
+		r.failed(&svc, desired, action, err)
 		return ctrl.Result{}, err
 	}
-	reason, verb := ReasonUpdated, "updated"
-	if adopt {
-		reason, verb = ReasonAdopted, "adopted"
+	switch {
+	case !found:
+		r.Recorder.Eventf(&svc, stored, corev1.EventTypeNormal, ReasonCreated, "Create", "created Ingress %s for %s", stored.Name, urls(stored))
+		logger.Info("endpoint created", "ingress", stored.Name, "url", urls(stored))
+	case adopt:
+		r.Recorder.Eventf(&svc, stored, corev1.EventTypeNormal, ReasonAdopted, "Update", "adopted Ingress %s for %s", stored.Name, urls(stored))
+		logger.Info("endpoint adopted", "ingress", stored.Name)
+	case changed(&existing, stored):
+		r.Recorder.Eventf(&svc, stored, corev1.EventTypeNormal, ReasonUpdated, "Update", "updated Ingress %s for %s", stored.Name, urls(stored))
+		logger.Info("endpoint updated", "ingress", stored.Name)
 	}
-	r.Recorder.Eventf(&svc, updated, corev1.EventTypeNormal, reason, "Update", "%s Ingress %s for %s", verb, updated.Name, urls(updated))
-	logger.Info("endpoint "+verb, "ingress", updated.Name)
 	return ctrl.Result{}, nil
+}
+
+// FieldManager is the field manager of devgate's writes (SPEC 2).
+const FieldManager = "devgate"
+
+// apply writes desired with server-side apply under FieldManager and returns
+// the Ingress as stored. devgate then owns exactly the fields it sets: the
+// spec, its own labels and annotations and the owner reference. Another
+// manager's labels and annotations (a GitOps tool's tracking label,
+// external-dns's annotations) are left alone, and a field devgate set once
+// and no longer sets (the auth annotations of an endpoint made public) is
+// removed.
+//
+// live is the Ingress as read, nil when there is none. Its uid is a
+// precondition of the apply: an Ingress deleted and recreated by someone
+// else meanwhile is not taken over (the API server answers Conflict).
+// Ownership of fields is forced then, so manual edits of devgate's fields are
+// restored. Without live the Ingress is new: the apply is not forced, so that
+// one created by another manager since the cache was read is never
+// overwritten (the API server answers Conflict for every field that manager
+// set).
+func (r *EndpointReconciler) apply(ctx context.Context, desired, live *networkingv1.Ingress) (*networkingv1.Ingress, error) {
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(desired)
+	if err != nil {
+		return nil, err
+	}
+	// Fields that are not devgate's to own: status is the ingress
+	// controller's, the creation timestamp the API server's.
+	delete(m, "status")
+	unstructured.RemoveNestedField(m, "metadata", "creationTimestamp")
+	u := &unstructured.Unstructured{Object: m}
+	u.SetGroupVersionKind(networkingv1.SchemeGroupVersion.WithKind("Ingress"))
+	opts := []client.ApplyOption{client.FieldOwner(FieldManager)}
+	if live != nil {
+		u.SetUID(live.UID)
+		opts = append(opts, client.ForceOwnership)
+	}
+	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), opts...); err != nil {
+		return nil, err
+	}
+	var stored networkingv1.Ingress
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &stored); err != nil {
+		return nil, err
+	}
+	return &stored, nil
 }
 
 // failed records a Warning Event on svc for a write of ing (action Create,
@@ -230,13 +276,14 @@ func adoptable(ing *networkingv1.Ingress) bool {
 	return ing.Labels[service.LabelManagedBy] == service.ManagedByValue && metav1.GetControllerOf(ing) == nil
 }
 
-// upToDate compares what devgate owns on the Ingress: labels, annotations,
-// owner references and spec. Anything else, such as status, is not ours.
-func upToDate(existing, desired *networkingv1.Ingress) bool {
-	return equality.Semantic.DeepEqual(existing.Labels, desired.Labels) &&
-		equality.Semantic.DeepEqual(existing.Annotations, desired.Annotations) &&
-		equality.Semantic.DeepEqual(existing.OwnerReferences, desired.OwnerReferences) &&
-		equality.Semantic.DeepEqual(existing.Spec, desired.Spec)
+// changed reports whether an apply changed what devgate writes on the
+// Ingress: labels, annotations, owner references and spec. An apply changes
+// nothing else, and a no-op apply may still move the resourceVersion.
+func changed(before, after *networkingv1.Ingress) bool {
+	return !equality.Semantic.DeepEqual(before.Labels, after.Labels) ||
+		!equality.Semantic.DeepEqual(before.Annotations, after.Annotations) ||
+		!equality.Semantic.DeepEqual(before.OwnerReferences, after.OwnerReferences) ||
+		!equality.Semantic.DeepEqual(before.Spec, after.Spec)
 }
 
 func urls(ing *networkingv1.Ingress) string {

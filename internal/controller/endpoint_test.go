@@ -106,12 +106,11 @@ func TestWriteFailuresRecordAWarning(t *testing.T) {
 		field.Invalid(field.NewPath("spec", "rules").Index(0).Child("http", "paths").Index(0).Child("backend", "service", "port", "name"), "80-8080", "must contain at least one letter"),
 	})
 	denied := errors.New(`admission webhook "validate.devgate.dev" denied the request: metadata.name: Invalid value: "web": the host is not allowed`)
-	failCreate := func(err error) interceptor.Funcs {
-		return interceptor.Funcs{Create: func(context.Context, client.WithWatch, client.Object, ...client.CreateOption) error { return err }}
+	// Every write but a delete is one server-side apply.
+	failApply := func(err error) interceptor.Funcs {
+		return interceptor.Funcs{Apply: func(context.Context, client.WithWatch, runtime.ApplyConfiguration, ...client.ApplyOption) error { return err }}
 	}
-	failUpdate := func(err error) interceptor.Funcs {
-		return interceptor.Funcs{Update: func(context.Context, client.WithWatch, client.Object, ...client.UpdateOption) error { return err }}
-	}
+	failCreate, failUpdate := failApply, failApply
 	for _, c := range []reconcileCase{
 		{
 			name:    "create rejected as invalid",
@@ -130,7 +129,7 @@ func TestWriteFailuresRecordAWarning(t *testing.T) {
 		{
 			name:  "create lost the race: retried, no event",
 			objs:  []client.Object{webService("true")},
-			funcs: failCreate(apierrors.NewAlreadyExists(ingressGR, "web")),
+			funcs: failCreate(apierrors.NewConflict(ingressGR, "web", errors.New("Apply failed with 1 conflict: conflict with \"kubectl\": .spec.rules"))),
 			want:  ctrl.Result{RequeueAfter: time.Second},
 		},
 		{
