@@ -108,7 +108,9 @@ func TestWriteFailuresRecordAWarning(t *testing.T) {
 	denied := errors.New(`admission webhook "validate.devgate.dev" denied the request: metadata.name: Invalid value: "web": the host is not allowed`)
 	// Every write but a delete is one server-side apply.
 	failApply := func(err error) interceptor.Funcs {
-		return interceptor.Funcs{Apply: func(context.Context, client.WithWatch, runtime.ApplyConfiguration, ...client.ApplyOption) error { return err }}
+		return interceptor.Funcs{Apply: func(context.Context, client.WithWatch, runtime.ApplyConfiguration, ...client.ApplyOption) error {
+			return err
+		}}
 	}
 	failCreate, failUpdate := failApply, failApply
 	for _, c := range []reconcileCase{
