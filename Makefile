@@ -138,6 +138,7 @@ bench: ## Run the benchmarks into bin/bench/bench.txt (figures and how to read t
 	@echo "# $$(date -u +%FT%TZ) $$(nproc) cores, $$($(GO) env GOVERSION), load $$(cut -d' ' -f1-3 /proc/loadavg)" | tee $(BENCH_OUT)
 	$(bench_go) -bench=. -benchmem ./policies/all ./internal/check | tee -a $(BENCH_OUT)
 	$(bench_go) -bench='ServeHTTP|TokenIndex' -benchmem ./internal/bench | tee -a $(BENCH_OUT)
+	$(bench_go) -bench=AccessFlood -benchtime=3x ./internal/auth | tee -a $(BENCH_OUT)
 	$(bench_go) -bench=Webhook -benchtime=$(BENCH_REVIEWS)x ./internal/bench | tee -a $(BENCH_OUT)
 	$(bench_go) -bench=APIServerCreate -benchtime=$(BENCH_CREATES)x -timeout=30m ./internal/bench | tee -a $(BENCH_OUT)
 

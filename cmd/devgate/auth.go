@@ -24,8 +24,10 @@ func newAuthCommand() *cobra.Command {
 		Use:   "auth",
 		Short: "Serve the auth service of private endpoints (ingress-nginx auth-url and auth-signin)",
 		Long: `Serve the auth service of private endpoints: /auth/verify for ingress-nginx's
-auth-url, /auth/signin for auth-signin, /healthz and /readyz. It serves plain
-HTTP: run it behind the ingress controller, which terminates TLS.
+auth-url, /auth/signin for auth-signin, /healthz and /readyz; Prometheus
+metrics at --metrics-bind-address (off unless given). It serves plain HTTP:
+run it behind the ingress controller, which terminates TLS. X-Real-IP and
+X-Forwarded-For are believed only from the config's auth.trustedProxies.
 
 The cookie secret comes from --cookie-secret-file or $` + cookieSecretEnv + `,
 at least 32 bytes (surrounding whitespace is ignored).`,
@@ -54,6 +56,7 @@ at least 32 bytes (surrounding whitespace is ignored).`,
 	f.StringVar(&opts.ConfigPath, "config", "", "path of the devgate configuration file (reloaded on change)")
 	f.StringVar(&kubeconfig, "kubeconfig", "", "path of a kubeconfig; in-cluster configuration when empty")
 	f.StringVar(&opts.BindAddress, "bind-address", auth.DefaultBindAddress, "address of the HTTP server (plain HTTP, behind the ingress controller)")
+	f.StringVar(&opts.MetricsBindAddress, "metrics-bind-address", auth.DefaultMetricsBindAddress, "address of the Prometheus metrics endpoint (/metrics), 0 to disable (the chart serves it on :9090)")
 	f.StringVar(&secretFile, "cookie-secret-file", "", "file holding the secret that signs session cookies (at least 32 bytes); $"+cookieSecretEnv+" when empty")
 	f.DurationVar(&opts.AccessCacheTTL, "access-cache-ttl", auth.DefaultAccessCacheTTL, "how long an access decision (SubjectAccessReview) is reused, 0 to disable")
 	f.DurationVar(&opts.SessionMaxAge, "session-max-age", auth.DefaultSessionMaxAge, "longest life of a session cookie (the token's expiry may end it sooner)")

@@ -71,3 +71,14 @@ func TestAuthCommandUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestAuthCommandMetricsFlag(t *testing.T) {
+	cmd, _, err := newRootCommand().Find([]string{"auth"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := cmd.Flags().Lookup("metrics-bind-address")
+	if f == nil || f.DefValue != "0" {
+		t.Fatalf("--metrics-bind-address: %+v, want a flag defaulting to 0 (disabled)", f)
+	}
+}

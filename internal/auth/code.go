@@ -34,29 +34,32 @@ const (
 )
 
 // code is a decoded sign-in code: the right to one endpoint session of the
-// token with digest Digest on Host, until SessionExpires.
+// token with digest Digest, resolved from the object with UID UID, on Host,
+// until SessionExpires.
 type code struct {
 	Expires        time.Time
 	SessionExpires time.Time
 	Digest         Digest
+	UID            string
 	Host           string
 	Nonce          [16]byte
 }
 
 // EncodeCode returns a fresh code for host with a random nonce, valid for
-// CodeTTL from now, granting a session of d that ends at sessionExpires.
-func (s Sessions) EncodeCode(d Digest, sessionExpires time.Time, host string, now time.Time) string {
+// CodeTTL from now, granting a session of d (resolved from the object with
+// UID uid) that ends at sessionExpires.
+func (s Sessions) EncodeCode(d Digest, uid string, sessionExpires time.Time, host string, now time.Time) string {
 	var nonce [16]byte
 	_, _ = rand.Read(nonce[:]) // never fails (crypto/rand)
 	return s.sign(kindCode, unix(now.Add(CodeTTL)), unix(sessionExpires), b64.EncodeToString(d[:]),
-		b64.EncodeToString([]byte(host)), b64.EncodeToString(nonce[:]))
+		b64.EncodeToString([]byte(uid)), b64.EncodeToString([]byte(host)), b64.EncodeToString(nonce[:]))
 }
 
 // DecodeCode checks a code's signature and expiry. Whether it is for the
 // right host, and whether it was redeemed already, is the caller's to check.
 func (s Sessions) DecodeCode(value string, now time.Time) (code, error) {
 	var c code
-	f, err := s.open(value, kindCode, 5)
+	f, err := s.open(value, kindCode, 6)
 	if err != nil {
 		return c, errBadCode
 	}
@@ -67,16 +70,17 @@ func (s Sessions) DecodeCode(value string, now time.Time) (code, error) {
 		return c, err
 	}
 	sessionExp, err := strconv.ParseInt(f[1], 10, 64)
-	host, herr := b64.DecodeString(f[3])
-	nonce, nerr := b64.DecodeString(f[4])
-	if err != nil || herr != nil || nerr != nil || len(nonce) != len(c.Nonce) {
+	uid, uerr := b64.DecodeString(f[3])
+	host, herr := b64.DecodeString(f[4])
+	nonce, nerr := b64.DecodeString(f[5])
+	if err != nil || uerr != nil || herr != nil || nerr != nil || len(nonce) != len(c.Nonce) {
 		return code{}, errBadCode
 	}
 	c.SessionExpires = time.Unix(sessionExp, 0)
 	if !now.Before(c.SessionExpires) {
 		return code{}, errCodeExpired
 	}
-	c.Host = string(host)
+	c.Host, c.UID = string(host), string(uid)
 	copy(c.Nonce[:], nonce)
 	return c, nil
 }

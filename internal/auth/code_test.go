@@ -10,16 +10,16 @@ import (
 func TestCodeRoundTrip(t *testing.T) {
 	s := Sessions{Secret: testSecret}
 	d := DigestOf(memberToken)
-	v := s.EncodeCode(d, testNow.Add(time.Hour), hostA, testNow)
+	v := s.EncodeCode(d, uidFor(d), testNow.Add(time.Hour), hostA, testNow)
 	if strings.Contains(v, memberToken) {
 		t.Fatal("the code holds the token")
 	}
 	c, err := s.DecodeCode(v, testNow.Add(CodeTTL-time.Second))
-	if err != nil || c.Digest != d || c.Host != hostA || !c.SessionExpires.Equal(testNow.Add(time.Hour)) ||
+	if err != nil || c.Digest != d || c.UID != "uid-member" || c.Host != hostA || !c.SessionExpires.Equal(testNow.Add(time.Hour)) ||
 		!c.Expires.Equal(testNow.Add(CodeTTL)) {
 		t.Fatalf("DecodeCode = %+v, %v", c, err)
 	}
-	if w := s.EncodeCode(d, testNow.Add(time.Hour), hostA, testNow); w == v {
+	if w := s.EncodeCode(d, uidFor(d), testNow.Add(time.Hour), hostA, testNow); w == v {
 		t.Fatal("two codes are equal: no nonce")
 	}
 }
@@ -27,21 +27,23 @@ func TestCodeRoundTrip(t *testing.T) {
 func TestCodeRefusals(t *testing.T) {
 	s := Sessions{Secret: testSecret}
 	d := DigestOf(memberToken)
-	valid := s.EncodeCode(d, testNow.Add(time.Hour), hostA, testNow)
+	valid := s.EncodeCode(d, uidFor(d), testNow.Add(time.Hour), hostA, testNow)
 	parts := strings.Split(valid, ".")
 	tests := map[string]struct {
 		value string
 		now   time.Time
 		want  error
 	}{
-		"forged":               {Sessions{Secret: []byte(strings.Repeat("x", 32))}.EncodeCode(d, testNow.Add(time.Hour), hostA, testNow), testNow, errBadCode},
-		"host rewritten":       {reseal(valid, 4, b64.EncodeToString([]byte(hostB))), testNow, errBadCode},
+		"forged":               {Sessions{Secret: []byte(strings.Repeat("x", 32))}.EncodeCode(d, uidFor(d), testNow.Add(time.Hour), hostA, testNow), testNow, errBadCode},
+		"uid rewritten":        {reseal(valid, 4, b64.EncodeToString([]byte("uid-other"))), testNow, errBadCode},
+		"host rewritten":       {reseal(valid, 5, b64.EncodeToString([]byte(hostB))), testNow, errBadCode},
 		"code expiry extended": {reseal(valid, 1, "99999999999"), testNow, errBadCode},
-		"signature altered":    {reseal(valid, 6, flip(parts[6])), testNow, errBadCode},
+		"signature altered":    {reseal(valid, 7, flip(parts[7])), testNow, errBadCode},
+		"unbound (c2) code":    {s.sign("c2", parts[1], parts[2], parts[3], parts[5], parts[6]), testNow, errBadCode},
 		"expired":              {valid, testNow.Add(CodeTTL), errCodeExpired},
-		"session ended":        {s.EncodeCode(d, testNow.Add(time.Second), hostA, testNow), testNow.Add(2 * time.Second), errCodeExpired},
-		"sign-in session":      {s.EncodeSignin(d, testNow.Add(time.Hour)), testNow, errBadCode},
-		"endpoint session":     {s.EncodeEndpoint(d, testNow.Add(time.Hour), hostA, "team-a"), testNow, errBadCode},
+		"session ended":        {s.EncodeCode(d, uidFor(d), testNow.Add(time.Second), hostA, testNow), testNow.Add(2 * time.Second), errCodeExpired},
+		"sign-in session":      {s.EncodeSignin(d, uidFor(d), testNow.Add(time.Hour)), testNow, errBadCode},
+		"endpoint session":     {s.EncodeEndpoint(d, uidFor(d), testNow.Add(time.Hour), hostA, "team-a"), testNow, errBadCode},
 		"garbage":              {"%%%", testNow, errBadCode},
 	}
 	for name, tt := range tests {
@@ -56,7 +58,7 @@ func TestCodeRefusals(t *testing.T) {
 func TestCodeLedger(t *testing.T) {
 	s := Sessions{Secret: testSecret}
 	mint := func(now time.Time) code {
-		c, err := s.DecodeCode(s.EncodeCode(DigestOf(memberToken), testNow.Add(time.Hour), hostA, now), now)
+		c, err := s.DecodeCode(s.EncodeCode(DigestOf(memberToken), uidFor(DigestOf(memberToken)), testNow.Add(time.Hour), hostA, now), now)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,6 +21,10 @@ const (
 	errBadCookie     refusal = "session cookie malformed or not signed by this service"
 	errCookieExpired refusal = "session cookie expired"
 	errCookieHost    refusal = "session cookie of another host or namespace"
+	// errSessionReplaced: the token now resolves from another object than
+	// the one the session was made with (its Secret was deleted and created
+	// again, say): sessions end with the object they came from.
+	errSessionReplaced refusal = "session of a token object that no longer holds the token"
 )
 
 // Sessions signs and checks session cookie values and sign-in codes. Every
@@ -28,67 +32,82 @@ const (
 // no field can be changed and no kind read as another:
 //
 //   - sign-in session, host-only on the auth service's host:
-//     "s2.<expiry>.<token digest>"
+//     "s3.<expiry>.<token digest>.<uid>"
 //   - endpoint session, host-only on an endpoint host:
-//     "e2.<expiry>.<token digest>.<host>.<namespace>"
+//     "e3.<expiry>.<token digest>.<uid>.<host>.<namespace>"
 //   - sign-in code (see code.go):
-//     "c2.<code expiry>.<session expiry>.<token digest>.<host>.<nonce>"
+//     "c3.<code expiry>.<session expiry>.<token digest>.<uid>.<host>.<nonce>"
 //
-// Expiries are unix seconds; digests, hosts, namespaces and nonces base64url.
+// Expiries are unix seconds; digests, UIDs (of the token Secret or
+// ServiceAccount the token was resolved from), hosts, namespaces and nonces
+// base64url.
 type Sessions struct {
 	Secret []byte
 }
 
 // Kinds of signed values. The version "v1" of the domain-wide cookie is no
-// longer accepted anywhere.
+// longer accepted anywhere, nor the "s2", "e2" and "c2" values that were not
+// bound to the token's object.
 const (
-	kindSignin   = "s2"
-	kindEndpoint = "e2"
-	kindCode     = "c2"
+	kindSignin   = "s3"
+	kindEndpoint = "e3"
+	kindCode     = "c3"
 )
 
 var b64 = base64.RawURLEncoding
 
 // EncodeSignin returns the value of the sign-in session of the token with
-// digest d that ends at expires.
-func (s Sessions) EncodeSignin(d Digest, expires time.Time) string {
-	return s.sign(kindSignin, unix(expires), b64.EncodeToString(d[:]))
+// digest d, resolved from the object with UID uid, that ends at expires.
+func (s Sessions) EncodeSignin(d Digest, uid string, expires time.Time) string {
+	return s.sign(kindSignin, unix(expires), b64.EncodeToString(d[:]), b64.EncodeToString([]byte(uid)))
 }
 
-// DecodeSignin checks a sign-in session value and returns its token digest
-// and expiry. An endpoint session or a code is refused.
-func (s Sessions) DecodeSignin(value string, now time.Time) (Digest, time.Time, error) {
-	f, err := s.open(value, kindSignin, 2)
+// DecodeSignin checks a sign-in session value and returns its token digest,
+// object UID and expiry. An endpoint session or a code is refused.
+func (s Sessions) DecodeSignin(value string, now time.Time) (Digest, string, time.Time, error) {
+	f, err := s.open(value, kindSignin, 3)
 	if err != nil {
-		return Digest{}, time.Time{}, err
+		return Digest{}, "", time.Time{}, err
 	}
 	exp, d, err := expiryAndDigest(f[0], f[1], now, errCookieExpired)
-	return d, exp, err
+	if err != nil {
+		return Digest{}, "", time.Time{}, err
+	}
+	uid, err := b64.DecodeString(f[2])
+	if err != nil {
+		return Digest{}, "", time.Time{}, errBadCookie
+	}
+	return d, string(uid), exp, nil
 }
 
-// EncodeEndpoint returns the value of the session of the token with digest d
-// for the endpoint host in namespace, ending at expires.
-func (s Sessions) EncodeEndpoint(d Digest, expires time.Time, host, namespace string) string {
-	return s.sign(kindEndpoint, unix(expires), b64.EncodeToString(d[:]), b64.EncodeToString([]byte(host)),
-		b64.EncodeToString([]byte(namespace)))
+// EncodeEndpoint returns the value of the session of the token with digest d,
+// resolved from the object with UID uid, for the endpoint host in namespace,
+// ending at expires.
+func (s Sessions) EncodeEndpoint(d Digest, uid string, expires time.Time, host, namespace string) string {
+	return s.sign(kindEndpoint, unix(expires), b64.EncodeToString(d[:]), b64.EncodeToString([]byte(uid)),
+		b64.EncodeToString([]byte(host)), b64.EncodeToString([]byte(namespace)))
 }
 
 // DecodeEndpoint checks an endpoint session value presented for host in
-// namespace and returns its token digest. A session bound to another host or
-// namespace, a sign-in session and a code are refused.
-func (s Sessions) DecodeEndpoint(value, host, namespace string, now time.Time) (Digest, error) {
-	f, err := s.open(value, kindEndpoint, 4)
+// namespace and returns its token digest and object UID. A session bound to
+// another host or namespace, a sign-in session and a code are refused.
+func (s Sessions) DecodeEndpoint(value, host, namespace string, now time.Time) (Digest, string, error) {
+	f, err := s.open(value, kindEndpoint, 5)
 	if err != nil {
-		return Digest{}, err
+		return Digest{}, "", err
 	}
 	_, d, err := expiryAndDigest(f[0], f[1], now, errCookieExpired)
 	if err != nil {
-		return Digest{}, err
+		return Digest{}, "", err
 	}
-	if !fieldIs(f[2], host) || !fieldIs(f[3], namespace) {
-		return Digest{}, errCookieHost
+	uid, err := b64.DecodeString(f[2])
+	if err != nil {
+		return Digest{}, "", errBadCookie
 	}
-	return d, nil
+	if !fieldIs(f[3], host) || !fieldIs(f[4], namespace) {
+		return Digest{}, "", errCookieHost
+	}
+	return d, string(uid), nil
 }
 
 // sign joins kind and fields with dots and appends their MAC.

@@ -25,6 +25,7 @@ const errNoCredentials refusal = "no credentials"
 // was redeemed for it.
 type grant struct {
 	digest    Digest
+	uid       string
 	expires   time.Time
 	host      string
 	namespace string
@@ -61,7 +62,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request, names
 	if len(codes) > 0 {
 		var g *grant
 		if g, err = a.redeem(codes, host, namespace, now); g != nil {
-			id, rerr := a.Resolver.Resolve(ctx, g.digest)
+			id, rerr := a.Resolver.ResolveSession(ctx, g.digest, g.uid)
 			if rerr != nil {
 				return Identity{}, nil, rerr
 			}
@@ -74,14 +75,14 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request, names
 	// Several cookies of that name can arrive (one per path that set it, or
 	// a leftover domain cookie); any valid one will do.
 	for _, v := range cookies {
-		d, derr := a.Sessions.DecodeEndpoint(v, host, namespace, now)
+		d, uid, derr := a.Sessions.DecodeEndpoint(v, host, namespace, now)
 		if derr != nil {
 			if err == errNoCredentials {
 				err = derr
 			}
 			continue
 		}
-		id, err := a.Resolver.Resolve(ctx, d)
+		id, err := a.Resolver.ResolveSession(ctx, d, uid)
 		return id, nil, err
 	}
 	return Identity{}, nil, err
@@ -119,7 +120,7 @@ func (a *Authenticator) redeem(codes []string, host, namespace string, now time.
 			continue
 		}
 		if g == nil {
-			g = &grant{digest: c.Digest, expires: c.SessionExpires, host: host, namespace: namespace}
+			g = &grant{digest: c.Digest, uid: c.UID, expires: c.SessionExpires, host: host, namespace: namespace}
 		}
 	}
 	if g != nil {

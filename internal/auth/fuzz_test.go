@@ -12,20 +12,20 @@ import (
 func FuzzSessionDecode(f *testing.F) {
 	s := Sessions{Secret: testSecret}
 	d := DigestOf(memberToken)
-	f.Add(s.EncodeSignin(d, testNow.Add(time.Hour)), hostA, "team-a")
-	f.Add(s.EncodeEndpoint(d, testNow.Add(time.Hour), hostA, "team-a"), hostA, "team-a")
-	f.Add(s.EncodeCode(d, testNow.Add(time.Hour), hostA, testNow), hostA, "team-a")
+	f.Add(s.EncodeSignin(d, uidFor(d), testNow.Add(time.Hour)), hostA, "team-a")
+	f.Add(s.EncodeEndpoint(d, uidFor(d), testNow.Add(time.Hour), hostA, "team-a"), hostA, "team-a")
+	f.Add(s.EncodeCode(d, uidFor(d), testNow.Add(time.Hour), hostA, testNow), hostA, "team-a")
 	f.Fuzz(func(t *testing.T, value, host, namespace string) {
 		signed := map[string]bool{}
-		if got, exp, err := s.DecodeSignin(value, testNow); err == nil {
-			if s.EncodeSignin(got, exp) != value {
+		if got, uid, exp, err := s.DecodeSignin(value, testNow); err == nil {
+			if s.EncodeSignin(got, uid, exp) != value {
 				t.Fatalf("DecodeSignin accepted %q, not what EncodeSignin gives", value)
 			}
 			signed["signin"] = true
 		}
-		if got, err := s.DecodeEndpoint(value, host, namespace, testNow); err == nil {
+		if got, uid, err := s.DecodeEndpoint(value, host, namespace, testNow); err == nil {
 			parts := strings.Split(value, ".")
-			if len(parts) != 6 || s.EncodeEndpoint(got, time.Unix(mustInt(t, parts[1]), 0), host, namespace) != value {
+			if len(parts) != 7 || s.EncodeEndpoint(got, uid, time.Unix(mustInt(t, parts[1]), 0), host, namespace) != value {
 				t.Fatalf("DecodeEndpoint accepted %q for %q/%q, not what EncodeEndpoint gives", value, host, namespace)
 			}
 			signed["endpoint"] = true
@@ -46,8 +46,8 @@ func FuzzSessionDecode(f *testing.F) {
 // code only redeems once.
 func FuzzCodeDecode(f *testing.F) {
 	s := Sessions{Secret: testSecret}
-	f.Add(s.EncodeCode(DigestOf(memberToken), testNow.Add(time.Hour), hostA, testNow))
-	f.Add("c2.1.2.3.4.5.6")
+	f.Add(s.EncodeCode(DigestOf(memberToken), uidFor(DigestOf(memberToken)), testNow.Add(time.Hour), hostA, testNow))
+	f.Add("c3.1.2.3.4.5.6.7")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, value string) {
 		c, err := s.DecodeCode(value, testNow)
@@ -58,7 +58,7 @@ func FuzzCodeDecode(f *testing.F) {
 			return
 		}
 		again := s.sign(kindCode, unix(c.Expires), unix(c.SessionExpires), b64.EncodeToString(c.Digest[:]),
-			b64.EncodeToString([]byte(c.Host)), b64.EncodeToString(c.Nonce[:]))
+			b64.EncodeToString([]byte(c.UID)), b64.EncodeToString([]byte(c.Host)), b64.EncodeToString(c.Nonce[:]))
 		if again != value {
 			t.Fatalf("DecodeCode accepted %q, which re-encodes as %q", value, again)
 		}

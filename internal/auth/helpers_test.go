@@ -14,6 +14,7 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"devgate.dev/devgate/internal/configsource"
 	"devgate.dev/devgate/policies/config"
@@ -37,7 +38,7 @@ func testConfig() *config.Config { return config.Default() }
 // tokenSecret is a token Secret created an hour before testNow.
 func tokenSecret(name, token, user string, data map[string]string) *corev1.Secret {
 	s := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "tokens", Name: name,
+		ObjectMeta: metav1.ObjectMeta{Namespace: "tokens", Name: name, UID: types.UID("uid-" + name),
 			CreationTimestamp: metav1.NewTime(testNow.Add(-time.Hour))},
 		Type: tokens.TypeToken,
 		Data: map[string][]byte{tokens.KeyToken: []byte(token), tokens.KeyUserID: []byte(user)},
@@ -50,7 +51,7 @@ func tokenSecret(name, token, user string, data map[string]string) *corev1.Secre
 
 func serviceAccount(ns, name, token string) *metav1.PartialObjectMetadata {
 	sa := &metav1.PartialObjectMetadata{}
-	sa.Namespace, sa.Name = ns, name
+	sa.Namespace, sa.Name, sa.UID = ns, name, types.UID("uid-sa-"+ns+"-"+name)
 	sa.Labels = map[string]string{tokens.LabelToken: token, tokens.LabelExternalID: "4242"}
 	return sa
 }
@@ -176,11 +177,19 @@ func verifyRequest(namespace string, header map[string]string) *http.Request {
 	return r
 }
 
+// serve runs r through h as the service sees it behind ingress-nginx:
+// httptest's peer (192.0.2.1) is a trusted proxy, so X-Real-IP is believed.
 func serve(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
+	withClient(h, fixtureProxies).ServeHTTP(w, r)
 	return w
 }
+
+var fixtureProxies = func() *trustedProxies {
+	c := testConfig()
+	c.Auth.TrustedProxies = []string{"192.0.2.1/32"}
+	return &trustedProxies{config: configsource.Static(c)}
+}()
 
 func bearer(token string) map[string]string {
 	return map[string]string{"Authorization": "Bearer " + token}
@@ -197,4 +206,21 @@ func mustContain(t *testing.T, s, want string) {
 	if !strings.Contains(s, want) {
 		t.Fatalf("%q does not contain %q", s, want)
 	}
+}
+
+// uidFor is the UID of the standard store's object holding the token with
+// digest d ("" for none): what a session made today carries.
+func uidFor(d Digest) string {
+	st := standardStore()
+	for _, s := range st.secrets {
+		if DigestOf(string(s.Data[tokens.KeyToken])) == d {
+			return string(s.UID)
+		}
+	}
+	for _, sa := range st.accounts {
+		if DigestOf(sa.Labels[tokens.LabelToken]) == d {
+			return string(sa.UID)
+		}
+	}
+	return ""
 }

@@ -17,6 +17,21 @@ type Identity struct {
 	// Expires is when the token stops being valid; zero when it does not
 	// expire (ServiceAccount tokens).
 	Expires time.Time
+	// UID is the UID of the object the token was resolved from (its token
+	// Secret or ServiceAccount): sessions carry it and end with that object.
+	UID string
+	// uids are the UIDs of every object the token resolved from (one user).
+	uids []string
+}
+
+// heldBy reports whether the token was resolved from the object with UID uid.
+func (id Identity) heldBy(uid string) bool {
+	for _, u := range id.uids {
+		if u == uid {
+			return true
+		}
+	}
+	return false
 }
 
 const groupAuthenticated = "system:authenticated"

@@ -27,6 +27,10 @@ type Options struct {
 	// BindAddress is where to listen, unless Listener is set.
 	BindAddress string
 	Listener    net.Listener
+	// MetricsBindAddress is where /metrics listens, unless MetricsListener
+	// is set; "" or "0" disables it.
+	MetricsBindAddress string
+	MetricsListener    net.Listener
 	// CookieSecret signs session cookies: at least MinSecretLength bytes.
 	CookieSecret []byte
 	// AccessCacheTTL is how long an access decision is reused; 0 disables.
@@ -58,6 +62,7 @@ type Server struct {
 	listener net.Listener
 	http     *http.Server
 	synced   atomic.Bool
+	metrics  *metrics
 }
 
 // New checks the options, reads the configuration, prepares the informer
@@ -120,6 +125,10 @@ func New(opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
+	if err := s.listenMetrics(); err != nil {
+		_ = s.listener.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -131,9 +140,10 @@ func (s *Server) routes(store Store, reviewer AccessReviewer) http.Handler {
 	resolver := &Resolver{Store: store, Config: s.config, Now: now}
 	sessions := Sessions{Secret: s.opts.CookieSecret}
 	limiter := &FailureLimiter{Burst: s.opts.FailureBurst, Refill: s.opts.FailureRefill, MaxClients: 100_000, Now: now}
+	s.metrics = newMetrics(limiter)
 	verify := &verifyHandler{
 		auth:    &Authenticator{Resolver: resolver, Sessions: sessions, Codes: &CodeLedger{MaxEntries: 100_000}},
-		access:  &CachedReviewer{Next: reviewer, TTL: s.opts.AccessCacheTTL, MaxEntries: 100_000, Now: now},
+		access:  &CachedReviewer{Next: reviewer, Namespaces: namespacesOf(store), TTL: s.opts.AccessCacheTTL, MaxEntries: 100_000, Now: now},
 		limiter: limiter, now: now, log: log.WithName("verify"),
 	}
 	signin := &signinHandler{resolver: resolver, sessions: sessions, config: s.config, limiter: limiter,
@@ -151,7 +161,15 @@ func (s *Server) routes(store Store, reviewer AccessReviewer) http.Handler {
 		}
 		_, _ = w.Write([]byte("ok"))
 	})
-	return mux
+	return withClient(s.metrics.instrument(mux), &trustedProxies{config: s.config})
+}
+
+// namespacesOf is the store's namespace cache, when it has one.
+func namespacesOf(store Store) NamespaceChecker {
+	if n, ok := store.(NamespaceChecker); ok {
+		return n
+	}
+	return nil
 }
 
 // Addr is the address the server listens on.
@@ -163,7 +181,7 @@ func (s *Server) Start(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	wg.Go(func() {
 		if err := s.cache.Start(ctx); err != nil {
 			errc <- fmt.Errorf("informer cache: %w", err)
@@ -176,6 +194,11 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 	})
 	wg.Go(func() { s.config.Watch(ctx, s.opts.ConfigPollInterval) })
+	wg.Go(func() {
+		if err := s.serveMetrics(ctx); err != nil {
+			errc <- err
+		}
+	})
 	wg.Go(func() {
 		s.opts.Logger.Info("serving", "address", s.listener.Addr().String())
 		if err := s.http.Serve(s.listener); !errors.Is(err, http.ErrServerClosed) {

@@ -85,6 +85,7 @@ func (h *signinHandler) signin(w http.ResponseWriter, r *http.Request, data sign
 	// (login CSRF). Browsers send Origin with every POST; other clients may
 	// omit it.
 	if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, data.Domain) {
+		refused(r, refusalCrossOrigin)
 		h.render(w, http.StatusForbidden, data, "Sign in from this page itself.")
 		return
 	}
@@ -96,6 +97,7 @@ func (h *signinHandler) signin(w http.ResponseWriter, r *http.Request, data sign
 	}
 	token := r.PostFormValue("token")
 	if token == "" {
+		refused(r, refusalNoCredentials)
 		h.render(w, http.StatusBadRequest, data, "Enter a token.")
 		return
 	}
@@ -106,6 +108,7 @@ func (h *signinHandler) signin(w http.ResponseWriter, r *http.Request, data sign
 	case errors.As(err, &why):
 		h.limiter.Fail(client)
 		h.log.V(1).Info("sign-in refused", "client", client, "reason", why.Error())
+		refused(r, refusalBadCredentials)
 		h.render(w, http.StatusUnauthorized, data, "This token is not valid: it is unknown, disabled or expired.")
 		return
 	case err != nil:
@@ -122,7 +125,7 @@ func (h *signinHandler) signin(w http.ResponseWriter, r *http.Request, data sign
 	// the auth service's, never to an endpoint and its tenant's backend.
 	http.SetCookie(w, &http.Cookie{
 		Name:     CookieName,
-		Value:    h.sessions.EncodeSignin(d, expires),
+		Value:    h.sessions.EncodeSignin(d, id.UID, expires),
 		Path:     "/",
 		Expires:  expires,
 		MaxAge:   max(1, int(expires.Sub(now).Seconds())),
@@ -131,8 +134,9 @@ func (h *signinHandler) signin(w http.ResponseWriter, r *http.Request, data sign
 		SameSite: http.SameSiteLaxMode,
 	})
 	h.log.Info("signed in", "client", client, "user", id.User)
+	signedIn(r, signinToken)
 	if data.Redirect != "" {
-		h.redirect(w, r, data, d, expires, now)
+		h.redirect(w, r, data, d, id.UID, expires, now)
 		return
 	}
 	data.SignedIn = true
@@ -145,7 +149,7 @@ func (h *signinHandler) signin(w http.ResponseWriter, r *http.Request, data sign
 func (h *signinHandler) resume(w http.ResponseWriter, r *http.Request, data signinData) bool {
 	now := h.now()
 	for _, v := range sessionCookies(r) {
-		d, expires, err := h.sessions.DecodeSignin(v, now)
+		d, uid, expires, err := h.sessions.DecodeSignin(v, now)
 		if err != nil {
 			continue
 		}
@@ -153,7 +157,7 @@ func (h *signinHandler) resume(w http.ResponseWriter, r *http.Request, data sign
 		if ok, _ := h.limiter.Allow(client); !ok {
 			return false
 		}
-		id, err := h.resolver.Resolve(r.Context(), d)
+		id, err := h.resolver.ResolveSession(r.Context(), d, uid)
 		if err != nil {
 			continue
 		}
@@ -161,7 +165,7 @@ func (h *signinHandler) resume(w http.ResponseWriter, r *http.Request, data sign
 			expires = id.Expires
 		}
 		h.log.V(1).Info("signed in already", "client", client, "user", id.User)
-		h.redirect(w, r, data, d, expires, now)
+		h.redirect(w, r, data, d, uid, expires, now)
 		return true
 	}
 	return false
@@ -170,10 +174,10 @@ func (h *signinHandler) resume(w http.ResponseWriter, r *http.Request, data sign
 // redirect answers 303 to the target. A target on an endpoint host gets a
 // code for that host, which its /verify redeems for the host's own session;
 // the auth service's own host needs none.
-func (h *signinHandler) redirect(w http.ResponseWriter, r *http.Request, data signinData, d Digest, expires, now time.Time) {
+func (h *signinHandler) redirect(w http.ResponseWriter, r *http.Request, data signinData, d Digest, uid string, expires, now time.Time) {
 	target := data.Redirect
 	if u, err := url.Parse(target); err == nil && u.Hostname() != data.Domain {
-		if target, err = withCode(target, h.sessions.EncodeCode(d, expires, u.Hostname(), now)); err != nil {
+		if target, err = withCode(target, h.sessions.EncodeCode(d, uid, expires, u.Hostname(), now)); err != nil {
 			h.render(w, http.StatusBadRequest, data, "This sign-in link is not valid.")
 			return
 		}

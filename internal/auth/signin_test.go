@@ -147,10 +147,10 @@ func TestSigninResumesSession(t *testing.T) {
 	}
 	// Not signed in: the form.
 	for name, cookie := range map[string]string{
-		"endpoint session":       f.sessions.EncodeEndpoint(DigestOf(memberToken), testNow.Add(time.Hour), "api-team-a.okteto.example.com", "team-a"),
-		"forged session":         Sessions{Secret: []byte(strings.Repeat("z", 32))}.EncodeSignin(DigestOf(memberToken), testNow.Add(time.Hour)),
-		"session of a disabled":  f.sessions.EncodeSignin(DigestOf(disabledToken), testNow.Add(time.Hour)),
-		"expired sign-in":        f.sessions.EncodeSignin(DigestOf(memberToken), testNow.Add(-time.Second)),
+		"endpoint session":       f.sessions.EncodeEndpoint(DigestOf(memberToken), uidFor(DigestOf(memberToken)), testNow.Add(time.Hour), "api-team-a.okteto.example.com", "team-a"),
+		"forged session":         Sessions{Secret: []byte(strings.Repeat("z", 32))}.EncodeSignin(DigestOf(memberToken), uidFor(DigestOf(memberToken)), testNow.Add(time.Hour)),
+		"session of a disabled":  f.sessions.EncodeSignin(DigestOf(disabledToken), uidFor(DigestOf(disabledToken)), testNow.Add(time.Hour)),
+		"expired sign-in":        f.sessions.EncodeSignin(DigestOf(memberToken), uidFor(DigestOf(memberToken)), testNow.Add(-time.Second)),
 		"no session (empty one)": "",
 	} {
 		if w := get(other, cookie); w.Code != 200 || w.Header().Get("Location") != "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -26,7 +27,27 @@ func cacheOptions() map[client.Object]cache.ByObject {
 			Field:     fields.OneTermEqualSelector("type", string(tokens.TypeToken)),
 			Transform: trimSecret,
 		},
+		namespaceMetadata(): {Transform: trimNamespace},
 	}
+}
+
+// namespaceMetadata is the cache key for Namespaces: metadata only, so that
+// /verify refuses a namespace that does not exist without a review.
+func namespaceMetadata() *metav1.PartialObjectMetadata {
+	obj := &metav1.PartialObjectMetadata{}
+	obj.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	return obj
+}
+
+// trimNamespace keeps a Namespace's name, UID and resource version.
+func trimNamespace(in any) (any, error) {
+	obj, ok := in.(*metav1.PartialObjectMetadata)
+	if !ok {
+		return in, nil
+	}
+	out := &metav1.PartialObjectMetadata{TypeMeta: obj.TypeMeta}
+	out.Name, out.UID, out.ResourceVersion = obj.Name, obj.UID, obj.ResourceVersion
+	return out, nil
 }
 
 // trimSecret keeps of a token Secret what the resolver reads, with the token
@@ -80,7 +101,7 @@ func setupCache(ctx context.Context, c cache.Cache) (Store, error) {
 	if err := c.IndexField(ctx, tokenindex.ServiceAccountMetadata(), digestField, serviceAccountIndex); err != nil {
 		return nil, err
 	}
-	for _, obj := range []client.Object{&corev1.Secret{}, tokenindex.ServiceAccountMetadata()} {
+	for _, obj := range []client.Object{&corev1.Secret{}, tokenindex.ServiceAccountMetadata(), namespaceMetadata()} {
 		if _, err := c.GetInformer(ctx, obj); err != nil {
 			return nil, err
 		}
@@ -88,8 +109,18 @@ func setupCache(ctx context.Context, c cache.Cache) (Store, error) {
 	return cacheStore{reader: c}, nil
 }
 
-// cacheStore implements Store with index lookups in the informer caches.
+// cacheStore implements Store with index lookups in the informer caches,
+// and NamespaceChecker.
 type cacheStore struct{ reader client.Reader }
+
+func (s cacheStore) NamespaceExists(ctx context.Context, name string) (bool, error) {
+	obj := namespaceMetadata()
+	err := s.reader.Get(ctx, client.ObjectKey{Name: name}, obj)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
 
 func (s cacheStore) TokenSecrets(ctx context.Context, digest string) ([]*corev1.Secret, error) {
 	var list corev1.SecretList

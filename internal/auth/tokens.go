@@ -6,6 +6,8 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -106,7 +108,28 @@ func (r *Resolver) Resolve(ctx context.Context, d Digest) (Identity, error) {
 			return Identity{}, errAmbiguousToken
 		}
 	}
-	return found[0], nil
+	// New sessions are bound to the same object whatever the cache's order.
+	slices.SortFunc(found, func(a, b Identity) int { return strings.Compare(a.UID, b.UID) })
+	id := found[0]
+	for _, f := range found {
+		id.uids = append(id.uids, f.UID)
+	}
+	return id, nil
+}
+
+// ResolveSession resolves the token of a session made when it resolved from
+// the object with UID uid, and refuses it when the token no longer resolves
+// from that object: a session ends with the Secret (or ServiceAccount) it
+// came from, even when another now holds the same token.
+func (r *Resolver) ResolveSession(ctx context.Context, d Digest, uid string) (Identity, error) {
+	id, err := r.Resolve(ctx, d)
+	if err != nil {
+		return Identity{}, err
+	}
+	if !id.heldBy(uid) {
+		return Identity{}, errSessionReplaced
+	}
+	return id, nil
 }
 
 // sameDigest compares in constant time: how much of a guess matched must not
@@ -152,7 +175,8 @@ func secretIdentity(s *corev1.Secret, cfg *config.Config, now time.Time) (Identi
 	if s.CreationTimestamp.IsZero() || !now.Before(expires) {
 		return Identity{}, errExpiredToken
 	}
-	return Identity{User: user, Groups: []string{groupAuthenticated}, Email: emailOf(user), Expires: expires}, ""
+	return Identity{User: user, Groups: []string{groupAuthenticated}, Email: emailOf(user), Expires: expires,
+		UID: string(s.UID)}, ""
 }
 
 // serviceAccountIdentity is the identity of a ServiceAccount whose token
@@ -162,5 +186,6 @@ func serviceAccountIdentity(sa *metav1.PartialObjectMetadata) Identity {
 	return Identity{
 		User:   "system:serviceaccount:" + sa.Namespace + ":" + sa.Name,
 		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + sa.Namespace, groupAuthenticated},
+		UID:    string(sa.UID),
 	}
 }

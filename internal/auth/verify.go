@@ -39,6 +39,7 @@ func (h *verifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if hasCredentials(r) {
 		if ok, wait := h.limiter.Allow(client); !ok {
 			log.V(1).Info("refused: too many failed attempts")
+			refused(r, refusalRateLimited)
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.5)))
 			unauthorized(w)
 			return
@@ -49,11 +50,13 @@ func (h *verifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var why refusal
 	switch {
 	case errors.Is(err, errNoCredentials):
+		refused(r, refusalNoCredentials)
 		unauthorized(w)
 		return
 	case errors.As(err, &why):
 		h.limiter.Fail(client)
 		log.V(1).Info("refused credentials", "reason", why.Error())
+		refused(r, refusalBadCredentials)
 		unauthorized(w)
 		return
 	case err != nil:
@@ -62,7 +65,18 @@ func (h *verifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	allowed, err := h.access.CanAccess(r.Context(), id, ns)
-	if err != nil {
+	switch {
+	case errors.Is(err, errAccessThrottled):
+		// 403, not 429: ingress-nginx turns any auth answer but 2xx, 401
+		// and 403 into a 500.
+		log.V(1).Info("refused: too many refused namespaces", "user", id.User)
+		http.Error(w, "no access to this namespace (too many refused namespaces, try again later)", http.StatusForbidden)
+		return
+	case errors.Is(err, errAccessBusy):
+		log.Error(err, "access review failed", "user", id.User)
+		http.Error(w, "the access check is busy", http.StatusInternalServerError)
+		return
+	case err != nil:
 		log.Error(err, "access review failed", "user", id.User)
 		http.Error(w, "the access check failed", http.StatusInternalServerError)
 		return
@@ -78,7 +92,7 @@ func (h *verifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// signature. ingress-nginx relays it (auth_request_set $auth_cookie).
 		http.SetCookie(w, &http.Cookie{
 			Name:     CookieName,
-			Value:    h.auth.Sessions.EncodeEndpoint(g.digest, g.expires, g.host, g.namespace),
+			Value:    h.auth.Sessions.EncodeEndpoint(g.digest, g.uid, g.expires, g.host, g.namespace),
 			Path:     "/",
 			Expires:  g.expires,
 			MaxAge:   max(1, int(g.expires.Sub(now).Seconds())),

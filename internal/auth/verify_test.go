@@ -9,10 +9,10 @@ import (
 
 func TestVerifyAnswers(t *testing.T) {
 	f := newFixture(t)
-	member := f.sessions.EncodeEndpoint(DigestOf(memberToken), testNow.Add(time.Hour), hostA, "team-a")
-	forged := Sessions{Secret: []byte("another-secret-of-thirty-two-by!")}.EncodeEndpoint(DigestOf(memberToken), testNow.Add(time.Hour), hostA, "team-a")
-	expired := f.sessions.EncodeEndpoint(DigestOf(memberToken), testNow.Add(-time.Second), hostA, "team-a")
-	disabledSession := f.sessions.EncodeEndpoint(DigestOf(disabledToken), testNow.Add(time.Hour), hostA, "team-a")
+	member := f.sessions.EncodeEndpoint(DigestOf(memberToken), uidFor(DigestOf(memberToken)), testNow.Add(time.Hour), hostA, "team-a")
+	forged := Sessions{Secret: []byte("another-secret-of-thirty-two-by!")}.EncodeEndpoint(DigestOf(memberToken), uidFor(DigestOf(memberToken)), testNow.Add(time.Hour), hostA, "team-a")
+	expired := f.sessions.EncodeEndpoint(DigestOf(memberToken), uidFor(DigestOf(memberToken)), testNow.Add(-time.Second), hostA, "team-a")
+	disabledSession := f.sessions.EncodeEndpoint(DigestOf(disabledToken), uidFor(DigestOf(disabledToken)), testNow.Add(time.Hour), hostA, "team-a")
 	tests := []struct {
 		name      string
 		namespace string
@@ -78,7 +78,7 @@ func TestVerifyStoreFailure(t *testing.T) {
 	if w := serve(f.verify, verifyRequest("team-a", bearer(memberToken))); w.Code != http.StatusInternalServerError {
 		t.Fatalf("status = %d, want 500", w.Code)
 	}
-	if len(f.limiter.clients) != 0 {
+	if f.limiter.Len() != 0 {
 		t.Fatal("a failure of the service counted against the client")
 	}
 }
@@ -146,9 +146,9 @@ func codeURL(host, code string) string {
 func TestVerifySessions(t *testing.T) {
 	f := newFixture(t)
 	d := DigestOf(memberToken)
-	forA := f.sessions.EncodeEndpoint(d, testNow.Add(time.Hour), hostA, "team-a")
-	forB := f.sessions.EncodeEndpoint(d, testNow.Add(time.Hour), hostB, "team-a")
-	signin := f.sessions.EncodeSignin(d, testNow.Add(time.Hour))
+	forA := f.sessions.EncodeEndpoint(d, uidFor(d), testNow.Add(time.Hour), hostA, "team-a")
+	forB := f.sessions.EncodeEndpoint(d, uidFor(d), testNow.Add(time.Hour), hostB, "team-a")
+	signin := f.sessions.EncodeSignin(d, uidFor(d), testNow.Add(time.Hour))
 	tests := []struct {
 		name, url, cookie string
 		status            int
@@ -178,7 +178,7 @@ func TestVerifySessions(t *testing.T) {
 			if w.Header().Get("Set-Cookie") != "" {
 				t.Fatal("a session answer set a cookie")
 			}
-			if tt.status == 401 && len(f.limiter.clients) == 0 {
+			if tt.status == 401 && f.limiter.Len() == 0 {
 				t.Fatal("a refused session was not counted as a failure")
 			}
 		})
@@ -188,7 +188,7 @@ func TestVerifySessions(t *testing.T) {
 func TestVerifyRedeemsCode(t *testing.T) {
 	f := newFixture(t)
 	d := DigestOf(memberToken)
-	c := f.sessions.EncodeCode(d, testNow.Add(2*time.Hour), hostA, testNow)
+	c := f.sessions.EncodeCode(d, uidFor(d), testNow.Add(2*time.Hour), hostA, testNow)
 	w := serve(f.verify, endpointRequest("team-a", codeURL(hostA, c), nil))
 	if w.Code != 200 || w.Header().Get(HeaderUser) != "alice@example.com" {
 		t.Fatalf("status %d, user %q: %s", w.Code, w.Header().Get(HeaderUser), w.Body)
@@ -241,11 +241,11 @@ func TestVerifyCodeRefusals(t *testing.T) {
 		}},
 		{name: "expired code", url: func(_ *testing.T, _ *fixture, c string) string { return codeURL(hostA, c) }, later: CodeTTL},
 		{name: "forged code", url: func(_ *testing.T, _ *fixture, _ string) string {
-			return codeURL(hostA, Sessions{Secret: []byte(strings.Repeat("y", 32))}.EncodeCode(d, testNow.Add(time.Hour), hostA, testNow))
+			return codeURL(hostA, Sessions{Secret: []byte(strings.Repeat("y", 32))}.EncodeCode(d, uidFor(d), testNow.Add(time.Hour), hostA, testNow))
 		}},
 		{name: "code altered", url: func(_ *testing.T, _ *fixture, c string) string { return codeURL(hostA, c[:len(c)-2]+"AA") }},
 		{name: "session as code", url: func(t *testing.T, f *fixture, _ string) string {
-			return codeURL(hostA, f.sessions.EncodeEndpoint(d, testNow.Add(time.Hour), hostA, "team-a"))
+			return codeURL(hostA, f.sessions.EncodeEndpoint(d, uidFor(d), testNow.Add(time.Hour), hostA, "team-a"))
 		}},
 		// A Host header naming hostA on a request nginx routed to team-b's
 		// endpoint (absolute request line): the host is not team-b's.
@@ -262,7 +262,7 @@ func TestVerifyCodeRefusals(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			f.reviewer.allowed["team-b"] = []string{"alice@example.com"}
-			c := f.sessions.EncodeCode(d, testNow.Add(time.Hour), hostA, testNow)
+			c := f.sessions.EncodeCode(d, uidFor(d), testNow.Add(time.Hour), hostA, testNow)
 			ns := tt.namespace
 			if ns == "" {
 				ns = "team-a"
@@ -280,7 +280,7 @@ func TestVerifyCodeRefusals(t *testing.T) {
 			if w.Code != 401 || w.Header().Get(HeaderUser) != "" || w.Header().Get("Set-Cookie") != "" {
 				t.Fatalf("status %d, user %q, Set-Cookie %q; want 401 and nothing", w.Code, w.Header().Get(HeaderUser), w.Header().Get("Set-Cookie"))
 			}
-			if u != "" && len(f.limiter.clients) == 0 {
+			if u != "" && f.limiter.Len() == 0 {
 				t.Fatal("a refused code was not counted as a failure")
 			}
 		})
@@ -289,7 +289,7 @@ func TestVerifyCodeRefusals(t *testing.T) {
 
 func TestVerifyCodeThen403(t *testing.T) {
 	f := newFixture(t)
-	c := f.sessions.EncodeCode(DigestOf(outsiderToken), testNow.Add(time.Hour), hostA, testNow)
+	c := f.sessions.EncodeCode(DigestOf(outsiderToken), uidFor(DigestOf(outsiderToken)), testNow.Add(time.Hour), hostA, testNow)
 	if w := serve(f.verify, endpointRequest("team-a", codeURL(hostA, c), nil)); w.Code != 403 || w.Header().Get("Set-Cookie") != "" {
 		t.Fatalf("status %d, Set-Cookie %q; want 403 without a session", w.Code, w.Header().Get("Set-Cookie"))
 	}
@@ -297,7 +297,7 @@ func TestVerifyCodeThen403(t *testing.T) {
 
 func TestVerifyCodeOfDisabledToken(t *testing.T) {
 	f := newFixture(t)
-	c := f.sessions.EncodeCode(DigestOf(disabledToken), testNow.Add(time.Hour), hostA, testNow)
+	c := f.sessions.EncodeCode(DigestOf(disabledToken), uidFor(DigestOf(disabledToken)), testNow.Add(time.Hour), hostA, testNow)
 	if w := serve(f.verify, endpointRequest("team-a", codeURL(hostA, c), nil)); w.Code != 401 || w.Header().Get("Set-Cookie") != "" {
 		t.Fatalf("status %d; want 401 without a session", w.Code)
 	}
@@ -308,7 +308,7 @@ func TestVerifyEndpointSessionEndsWithToken(t *testing.T) {
 	// expiredToken's ttl is one minute: make it fresh, with 30 seconds left.
 	f.store.secrets[3].CreationTimestamp.Time = testNow.Add(-30 * time.Second)
 	f.reviewer.allowed["team-a"] = append(f.reviewer.allowed["team-a"], "alice@example.com")
-	c := f.sessions.EncodeCode(DigestOf(expiredToken), testNow.Add(time.Hour), hostA, testNow)
+	c := f.sessions.EncodeCode(DigestOf(expiredToken), uidFor(DigestOf(expiredToken)), testNow.Add(time.Hour), hostA, testNow)
 	w := serve(f.verify, endpointRequest("team-a", codeURL(hostA, c), nil))
 	if got := sessionCookie(t, w); w.Code != 200 || got == nil || got.MaxAge != 30 {
 		t.Fatalf("status %d, cookie %+v; want a 30-second session", w.Code, got)
@@ -317,7 +317,7 @@ func TestVerifyEndpointSessionEndsWithToken(t *testing.T) {
 
 func TestVerifyBearerWithCode(t *testing.T) {
 	f := newFixture(t)
-	c := f.sessions.EncodeCode(DigestOf(memberToken), testNow.Add(time.Hour), hostA, testNow)
+	c := f.sessions.EncodeCode(DigestOf(memberToken), uidFor(DigestOf(memberToken)), testNow.Add(time.Hour), hostA, testNow)
 	// The bearer token decides, and the code is spent all the same.
 	w := serve(f.verify, endpointRequest("team-a", codeURL(hostA, c), bearer(saToken)))
 	if w.Code != 200 || w.Header().Get(HeaderUser) != "system:serviceaccount:team-a:ci" || w.Header().Get("Set-Cookie") != "" {

@@ -262,6 +262,72 @@ func TestPrivateEndpointThroughNginx(t *testing.T) {
 			t.Fatal("docs and web share a session")
 		}
 	})
+	t.Run("sessions end with the Secret they came from", func(t *testing.T) {
+		ctx := context.Background()
+		secrets := f.admin.CoreV1().Secrets("tokens")
+		token := randomToken(t)
+		create := func(name, value string) {
+			t.Helper()
+			s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name}, Type: tokens.TypeToken,
+				StringData: map[string]string{tokens.KeyToken: value, tokens.KeyUserID: member}}
+			if _, err := secrets.Create(ctx, s, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Polls until the auth service's cache holds value's Secret.
+		resolves := func(value string) {
+			t.Helper()
+			deadline := time.Now().Add(10 * time.Second)
+			for f.do(t, nil, "GET", apiURL+"/", nil, bearer(value)).StatusCode != http.StatusOK {
+				if time.Now().After(deadline) {
+					t.Fatal("the auth service did not see a token Secret within 10s")
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			f.backend.drain()
+		}
+		signIn := func(jar http.CookieJar, rd string) {
+			t.Helper()
+			form := url.Values{"token": {token}, "rd": {rd}}
+			res := f.do(t, jar, "POST", "https://"+domain+"/auth/signin", strings.NewReader(form.Encode()), map[string]string{
+				"Content-Type": "application/x-www-form-urlencoded", "Origin": "https://" + domain})
+			wantStatus(t, res, http.StatusSeeOther)
+			wantStatus(t, f.do(t, jar, "GET", wantCodeRedirect(t, res, rd), nil, nil), http.StatusOK)
+			f.backend.drain()
+		}
+		create("recreated", token)
+		resolves(token)
+		jar, _ := cookiejar.New(nil)
+		signIn(jar, web+"/before")
+		wantStatus(t, f.do(t, jar, "GET", web+"/still", nil, nil), http.StatusOK)
+		f.backend.drain()
+		old := jarCookie(t, jar, web)
+
+		// Deleted and created again with the same token: a new UID.
+		if err := secrets.Delete(ctx, "recreated", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		create("recreated", token)
+		// The cache applies events in order: once a Secret created after both
+		// is seen, so are the deletion and the new Secret.
+		sentinel := randomToken(t)
+		create("recreated-sentinel", sentinel)
+		resolves(sentinel)
+		resolves(token)
+		res := f.do(t, nil, "GET", web+"/after", nil, map[string]string{"Cookie": auth.CookieName + "=" + old})
+		wantSigninRedirect(t, res, web+"/after")
+		f.backend.mustNotSee(t)
+		wantStatus(t, f.do(t, nil, "GET", apiURL+"/", nil, map[string]string{"Cookie": auth.CookieName + "=" + old}), http.StatusUnauthorized)
+		f.backend.mustNotSee(t)
+		// The token itself still works: signing in again opens the endpoint.
+		fresh, _ := cookiejar.New(nil)
+		signIn(fresh, web+"/again")
+		wantStatus(t, f.do(t, fresh, "GET", web+"/again2", nil, nil), http.StatusOK)
+		f.backend.mustSee(t, seen{User: member, Email: member, HasEmail: true, URI: "/again2", Method: "GET"})
+		for _, n := range []string{"recreated", "recreated-sentinel"} {
+			_ = secrets.Delete(ctx, n, metav1.DeleteOptions{})
+		}
+	})
 	t.Run("cookie flow", func(t *testing.T) {
 		jar, _ := cookiejar.New(nil)
 		res := f.do(t, jar, "GET", web+"/dashboard?tab=1", nil, map[string]string{"Accept": "text/html"})
@@ -385,6 +451,7 @@ func (f *fixture) seed(t *testing.T) {
 		Rules: []rbacv1.PolicyRule{
 			{APIGroups: []string{"authorization.k8s.io"}, Resources: []string{"subjectaccessreviews"}, Verbs: []string{"create"}},
 			{APIGroups: []string{""}, Resources: []string{"serviceaccounts", "secrets"}, Verbs: []string{"get", "list", "watch"}},
+			{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"list", "watch"}},
 		},
 	}, metav1.CreateOptions{}))
 	must(f.admin.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
@@ -401,7 +468,9 @@ func startAuth(t *testing.T, admin *rest.Config, ln net.Listener) *config.Config
 	t.Helper()
 	dir := t.TempDir()
 	configPath := filepath.Join(dir, "config.yaml")
-	cfgText := fmt.Sprintf("apiVersion: devgate.dev/v1alpha1\nkind: Config\ndomain: %s\nprivateEndpoints:\n  authURL: http://%s/auth/verify\n", domain, ln.Addr())
+	cfgText := fmt.Sprintf("apiVersion: devgate.dev/v1alpha1\nkind: Config\ndomain: %s\nprivateEndpoints:\n  authURL: http://%s/auth/verify\n"+
+		// nginx reaches the auth service from 127.0.0.1 and sets X-Real-IP.
+		"auth:\n  trustedProxies: [127.0.0.1/32]\n", domain, ln.Addr())
 	if err := os.WriteFile(configPath, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
 	}

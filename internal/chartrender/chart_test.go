@@ -33,6 +33,8 @@ func TestChartSchemaRejectsTypos(t *testing.T) {
 		"config.tokens.guardedSecrets[0].nmae=x",
 		"webhook.certificate.sorce=secret",
 		"auth.ingress.enable=false",
+		"auth.networkPolicy.ingressControllerNamespce=nginx",
+		"config.auth.trustedProxy[0]=10.0.0.0/8",
 		"config.tls.mode=letsencrypt",
 		"webhook.certificate.source=vault",
 	} {
@@ -65,6 +67,10 @@ func TestChartConfigMap(t *testing.T) {
 	}
 	if cfg.PrivateEndpoints.AuthURL != "https://apps.example.net/auth/verify" {
 		t.Errorf("authURL = %s, want it to follow the domain", cfg.PrivateEndpoints.AuthURL)
+	}
+	cfg = parseConfig(t, render(t, helmTemplate("--set", "config.auth.trustedProxies={10.2.0.0/16,192.0.2.7}")), "devgate")
+	if !slices.Equal(cfg.Auth.TrustedProxies, []string{"10.2.0.0/16", "192.0.2.7"}) {
+		t.Errorf("auth.trustedProxies = %v, want the values' list", cfg.Auth.TrustedProxies)
 	}
 }
 
@@ -192,11 +198,13 @@ func TestAuthService(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := d.Spec.Template.Spec.Containers[0]
-	wantArgs := []string{"auth", "--config=/etc/devgate/config.yaml", "--bind-address=:8082", "--cookie-secret-file=/etc/devgate-auth/cookie-secret"}
+	wantArgs := []string{"auth", "--config=/etc/devgate/config.yaml", "--bind-address=:8082", "--cookie-secret-file=/etc/devgate-auth/cookie-secret",
+		"--metrics-bind-address=:9090"}
 	if !reflect.DeepEqual(c.Args, wantArgs) {
 		t.Errorf("auth args = %v, want %v", c.Args, wantArgs)
 	}
-	if c.ReadinessProbe.HTTPGet.Path != "/readyz" || c.LivenessProbe.HTTPGet.Path != "/healthz" || c.Ports[0].ContainerPort != 8082 {
+	if c.ReadinessProbe.HTTPGet.Path != "/readyz" || c.LivenessProbe.HTTPGet.Path != "/healthz" || c.Ports[0].ContainerPort != 8082 ||
+		len(c.Ports) != 2 || c.Ports[1].Name != "metrics" || c.Ports[1].ContainerPort != 9090 {
 		t.Errorf("auth probes/port: %+v %+v %+v", c.ReadinessProbe.HTTPGet, c.LivenessProbe.HTTPGet, c.Ports)
 	}
 	var svc corev1.Service
@@ -230,6 +238,7 @@ func TestAuthService(t *testing.T) {
 	wantRules := []rbacv1.PolicyRule{
 		{APIGroups: []string{"authorization.k8s.io"}, Resources: []string{"subjectaccessreviews"}, Verbs: []string{"create"}},
 		{APIGroups: []string{""}, Resources: []string{"serviceaccounts", "secrets"}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"list", "watch"}},
 	}
 	if !reflect.DeepEqual(role.Rules, wantRules) {
 		t.Errorf("auth ClusterRole rules:\n%s", toYAML(role.Rules))
@@ -244,5 +253,66 @@ func TestAuthService(t *testing.T) {
 		if o.GetLabels()["app.kubernetes.io/component"] == "auth" {
 			t.Errorf("auth.enabled=false still renders %s %s", o.GetKind(), o.GetName())
 		}
+	}
+}
+
+// TestAuthNetworkPolicy: only the ingress controller's namespace reaches the
+// auth pods' service port; the metrics port is open to metricsFrom.
+func TestAuthNetworkPolicy(t *testing.T) {
+	objs := render(t, helmTemplate())
+	var np networkingv1.NetworkPolicy
+	if o := Find(objs, "NetworkPolicy", "devgate-auth"); o == nil {
+		t.Fatal("no auth NetworkPolicy")
+	} else if err := Convert(o, &np); err != nil {
+		t.Fatal(err)
+	}
+	var d appsv1.Deployment
+	if err := Convert(Find(objs, "Deployment", "devgate-auth"), &d); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(np.Spec.PodSelector.MatchLabels, d.Spec.Selector.MatchLabels) {
+		t.Errorf("policy selects %v, the auth pods are %v", np.Spec.PodSelector.MatchLabels, d.Spec.Selector.MatchLabels)
+	}
+	if !slices.Equal(np.Spec.PolicyTypes, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}) || len(np.Spec.Ingress) != 2 {
+		t.Fatalf("policy: %s", toYAML(np.Spec))
+	}
+	http := np.Spec.Ingress[0]
+	if len(http.From) != 1 || http.From[0].PodSelector != nil || http.From[0].IPBlock != nil || http.From[0].NamespaceSelector == nil ||
+		!reflect.DeepEqual(http.From[0].NamespaceSelector.MatchLabels, map[string]string{"kubernetes.io/metadata.name": "ingress-nginx"}) ||
+		len(http.From[0].NamespaceSelector.MatchExpressions) != 0 {
+		t.Errorf("service port admitted from %s, want the ingress-nginx namespace only", toYAML(http.From))
+	}
+	if len(http.Ports) != 1 || http.Ports[0].Port.IntValue() != 8082 || *http.Ports[0].Protocol != "TCP" {
+		t.Errorf("service rule ports %s, want TCP 8082", toYAML(http.Ports))
+	}
+	metrics := np.Spec.Ingress[1]
+	if len(metrics.From) != 0 || len(metrics.Ports) != 1 || metrics.Ports[0].Port.IntValue() != 9090 {
+		t.Errorf("metrics rule %s, want TCP 9090 from anywhere", toYAML(metrics))
+	}
+
+	objs = render(t, helmTemplate("--set", "auth.networkPolicy.ingressControllerNamespace=edge",
+		"--set", "auth.networkPolicy.ingressControllerPodSelector.matchLabels.app=ingress", "--set", "auth.port=8443",
+		"--set", "auth.metrics.enabled=false"))
+	if err := Convert(Find(objs, "NetworkPolicy", "devgate-auth"), &np); err != nil {
+		t.Fatal(err)
+	}
+	if len(np.Spec.Ingress) != 1 {
+		t.Fatalf("metrics disabled, still %d rules", len(np.Spec.Ingress))
+	}
+	peer := np.Spec.Ingress[0].From[0]
+	if peer.NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"] != "edge" || peer.PodSelector == nil ||
+		!reflect.DeepEqual(peer.PodSelector.MatchLabels, map[string]string{"app": "ingress"}) || np.Spec.Ingress[0].Ports[0].Port.IntValue() != 8443 {
+		t.Errorf("values not carried into the policy: %s", toYAML(np.Spec))
+	}
+	if err := Convert(Find(objs, "Deployment", "devgate-auth"), &d); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range d.Spec.Template.Spec.Containers[0].Args {
+		if strings.HasPrefix(a, "--metrics-bind-address") {
+			t.Errorf("metrics disabled, still %s", a)
+		}
+	}
+	if Find(render(t, helmTemplate("--set", "auth.networkPolicy.enabled=false")), "NetworkPolicy", "devgate-auth") != nil {
+		t.Error("networkPolicy.enabled=false still renders the policy")
 	}
 }

@@ -6,6 +6,7 @@ package config
 import (
 	"bytes"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -50,6 +51,51 @@ type Config struct {
 	PrivateEndpoints            PrivateEndpoints `json:"privateEndpoints"`
 	Tokens                      Tokens           `json:"tokens"`
 	ExcludedNamespaces          []string         `json:"excludedNamespaces,omitempty"`
+	Auth                        AuthConfig       `json:"auth"`
+}
+
+// AuthConfig configures the auth service (`devgate auth`, SPEC 7).
+type AuthConfig struct {
+	// TrustedProxies are the CIDRs (or bare IPs) whose X-Real-IP and
+	// X-Forwarded-For headers the auth service believes: the ingress
+	// controller's pods. Any other caller is the connection's peer.
+	TrustedProxies []string `json:"trustedProxies,omitempty"`
+}
+
+// TrustedProxyPrefixes parses auth.trustedProxies: each a CIDR or a bare IP
+// (a single-address prefix). IPv4-mapped IPv6 forms are unmapped.
+func (a AuthConfig) TrustedProxyPrefixes() ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(a.TrustedProxies))
+	for _, s := range a.TrustedProxies {
+		p, err := parseProxy(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func parseProxy(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR: %w", s, err)
+		}
+		if p.Addr().Is4In6() {
+			if p.Bits() < 96 {
+				return netip.Prefix{}, fmt.Errorf("%q: an IPv4-mapped prefix must be at least /96", s)
+			}
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("%q is neither a CIDR nor an IP address", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // ConfigMetadata names a configuration file when it is stored as an object.
@@ -217,6 +263,11 @@ func (c *Config) Validate() field.ErrorList {
 		}
 		if g.Key == "" {
 			errs = append(errs, field.Required(p.Child("key"), ""))
+		}
+	}
+	for i, s := range c.Auth.TrustedProxies {
+		if _, err := parseProxy(s); err != nil {
+			errs = append(errs, field.Invalid(field.NewPath("auth", "trustedProxies").Index(i), s, err.Error()))
 		}
 	}
 	return errs

@@ -66,6 +66,10 @@ func TestParseErrors(t *testing.T) {
 		{"negative maxTTL", head + "domain: a.example\ntokens: {maxTTL: -1h}\n", "tokens.maxTTL: Invalid value"},
 		{"bad maxTTL", head + "domain: a.example\ntokens: {maxTTL: 90d}\n", "90d"},
 		{"minLength too small", head + "domain: a.example\ntokens: {minLength: 4}\n", "tokens.minLength: Invalid value"},
+		{"trusted proxy not an address", head + "domain: a.example\nauth: {trustedProxies: [ingress-nginx]}\n", "auth.trustedProxies[0]: Invalid value"},
+		{"trusted proxy bad prefix length", head + "domain: a.example\nauth: {trustedProxies: [10.0.0.0/8, 10.0.0.0/33]}\n", "auth.trustedProxies[1]: Invalid value"},
+		{"trusted proxy with a zone", head + "domain: a.example\nauth: {trustedProxies: ['fe80::1%eth0']}\n", "auth.trustedProxies[0]: Invalid value"},
+		{"unknown auth field", head + "domain: a.example\nauth: {trustedProxy: [10.0.0.1]}\n", `unknown field "trustedProxy"`},
 		{"guarded secret without key", head + "domain: a.example\ntokens: {guardedSecrets: [{namespace: a, name: b}]}\n", "tokens.guardedSecrets[0].key: Required value"},
 	}
 	for _, tc := range cases {
@@ -109,4 +113,27 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse accepted an invalid configuration: %q", data)
 		}
 	})
+}
+
+func TestTrustedProxies(t *testing.T) {
+	c, err := Parse([]byte("apiVersion: devgate.dev/v1alpha1\nkind: Config\ndomain: a.example\nauth:\n  trustedProxies: [10.1.2.3/8, 192.0.2.7, '2001:db8::/32', '::ffff:198.51.100.0/120', '::1']\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Auth.TrustedProxyPrefixes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s []string
+	for _, p := range got {
+		s = append(s, p.String())
+	}
+	want := "10.0.0.0/8,192.0.2.7/32,2001:db8::/32,198.51.100.0/24,::1/128"
+	if strings.Join(s, ",") != want {
+		t.Fatalf("prefixes = %v, want %s", s, want)
+	}
+	d := Default()
+	if p, err := d.Auth.TrustedProxyPrefixes(); err != nil || len(p) != 0 {
+		t.Fatalf("default trusts %v (%v), want nobody", p, err)
+	}
 }
