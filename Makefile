@@ -33,6 +33,9 @@ FUZZTIME ?= 30s
 BENCH_OUT ?= $(BIN)/bench/bench.txt
 BENCH_REVIEWS ?= 20000
 BENCH_CREATES ?= 300
+# Rounds of BenchmarkHostileLoad (10 s each: quiet, then one hostile client);
+# BenchmarkHostileReviews runs as many reviews of each hostile object.
+BENCH_HOSTILE_ROUNDS ?= 6
 bench_go = $(GO) test -run='^$$' -count=1
 
 .PHONY: all
@@ -80,10 +83,11 @@ vet:
 		if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
-# Unit tests include every fuzz target's committed seed corpus.
+# Unit tests include every fuzz target's committed seed corpus, and the check
+# that the files `make generate` writes are up to date.
 .PHONY: test-unit
 test-unit:
-	$(GO) test -count=1 ./policies/... ./webhook/... ./internal/check/... ./cmd/...
+	$(GO) test -count=1 ./policies/... ./webhook/... ./internal/check/... ./internal/manifestgen/... ./cmd/...
 
 .PHONY: test-integration
 test-integration: tools nginx ## Tests through a real kube-apiserver (envtest + kube-controller-manager)
@@ -141,6 +145,7 @@ bench: ## Run the benchmarks into bin/bench/bench.txt (figures and how to read t
 	$(bench_go) -bench=AccessFlood -benchtime=3x ./internal/auth | tee -a $(BENCH_OUT)
 	$(bench_go) -bench=Webhook -benchtime=$(BENCH_REVIEWS)x ./internal/bench | tee -a $(BENCH_OUT)
 	$(bench_go) -bench=APIServerCreate -benchtime=$(BENCH_CREATES)x -timeout=30m ./internal/bench | tee -a $(BENCH_OUT)
+	$(bench_go) -bench=Hostile -benchmem -benchtime=$(BENCH_HOSTILE_ROUNDS)x ./internal/bench | tee -a $(BENCH_OUT)
 
 .PHONY: bench-peers
 bench-peers: ## devgate check vs kyverno apply on 1,000 and 10,000 objects (builds the kyverno CLI into bin/ once)
@@ -176,3 +181,7 @@ help:
 .PHONY: readme
 readme: ## Regenerate the README's rule table from policies/*/RULES.md
 	$(GO) test ./policies/all -run TestReadmeRuleTable -update
+
+.PHONY: generate
+generate: ## Regenerate the chart's and config/'s webhook rules and matchConditions from webhook.Configurations
+	$(GO) run ./hack/generate

@@ -144,8 +144,9 @@ type Rule struct {
 	// values are base64 strings; an empty value is "" and may be null.
 	// webhook.Configurations ORs the conditions of every rule on a resource
 	// into one matchCondition of each webhook, with each line trimmed and
-	// the later ones indented by two spaces; the chart and config/ hold the
-	// same expressions, and a test keeps them equal.
+	// the later ones indented by two spaces. The chart's and config/'s
+	// webhook configurations are generated from it by `make generate`, and
+	// a test fails when they are stale.
 	MatchCondition string
 }
 

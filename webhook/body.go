@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net"
 	"net/http"
@@ -26,6 +27,21 @@ var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func getBodyBuffer() *bytes.Buffer { return bodyBuffers.Get().(*bytes.Buffer) }
 
+// largeBodyBuffers recycles the buffers of large bodies (declared over
+// LargeReviewBytes), which the large-body budget bounds: a client sending
+// large objects would otherwise have every review allocate its body anew,
+// and the garbage collector run for it. A sync.Pool drops what two
+// collections in a row find unused, so after such a client stops the
+// buffers do not stay.
+var largeBodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func getLargeBodyBuffer() *bytes.Buffer { return largeBodyBuffers.Get().(*bytes.Buffer) }
+
+func putLargeBodyBuffer(buf *bytes.Buffer) {
+	buf.Reset()
+	largeBodyBuffers.Put(buf)
+}
+
 // putBodyBuffer returns buf to the pool. Nothing may use its bytes afterwards.
 func putBodyBuffer(buf *bytes.Buffer) {
 	if buf.Cap() > maxPooledBody {
@@ -37,11 +53,27 @@ func putBodyBuffer(buf *bytes.Buffer) {
 
 // readBody reads at most MaxRequestBytes into buf within the body timeout.
 // Without a Content-Length (chunked), reading stops at the limit: the rest is
-// never read and the connection is closed after the answer.
-func (s *Server) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer) error {
+// never read and the connection is closed after the answer. A body over
+// LargeReviewBytes takes its bytes from lim's budget of large bodies, all at
+// once when its length is declared, as it is read otherwise; it returns the
+// bytes it took (for lim.unreserve), and errLargeBodies when the budget has
+// no room: the body is then left unread, never waited for.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer, lim *Limiter) (reserved int64, err error) {
 	timeout := s.BodyTimeout
 	if timeout == 0 {
 		timeout = DefaultBodyTimeout
+	}
+	fail := func(err error) (int64, error) {
+		// The rest of the body is not worth waiting for: close the connection
+		// after the answer instead of draining it for the next request.
+		w.Header().Set("Connection", "close")
+		return reserved, err
+	}
+	if r.ContentLength > LargeReviewBytes && r.ContentLength <= MaxRequestBytes {
+		if !lim.reserve(r.ContentLength) {
+			return fail(errLargeBodies)
+		}
+		reserved = r.ContentLength
 	}
 	// Not every ResponseWriter supports deadlines (httptest's recorder does
 	// not); the real server does, over HTTP/1.1 and HTTP/2.
@@ -53,12 +85,37 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buf
 		// trusted with memory before its bytes arrive.
 		buf.Grow(int(r.ContentLength) + bytes.MinRead)
 	}
-	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxRequestBytes)); err != nil {
-		// The rest of the body is not worth waiting for: close the connection
-		// after the answer instead of draining it for the next request.
-		w.Header().Set("Connection", "close")
-		return err
+	src := http.MaxBytesReader(w, r.Body, MaxRequestBytes)
+	if reserved > 0 {
+		// The budget holds the declared length: so may the buffer, rather
+		// than double its way up to it.
+		buf.Grow(int(r.ContentLength) + bytes.MinRead)
+		if _, err := buf.ReadFrom(src); err != nil {
+			return fail(err)
+		}
+		return reserved, s.bodyDone(rc, deadline)
 	}
+	// A declared small body, or one of unknown length: LargeReviewBytes at a
+	// time, each chunk past the first taken from the budget before it is read.
+	for chunk := 0; ; chunk++ {
+		if chunk > 0 {
+			if !lim.reserve(LargeReviewBytes) {
+				return fail(errLargeBodies)
+			}
+			reserved += LargeReviewBytes
+		}
+		n, err := buf.ReadFrom(io.LimitReader(src, LargeReviewBytes))
+		if err != nil {
+			return fail(err)
+		}
+		if n < LargeReviewBytes {
+			return reserved, s.bodyDone(rc, deadline)
+		}
+	}
+}
+
+// bodyDone clears the read deadline of a body read in full.
+func (s *Server) bodyDone(rc *http.ResponseController, deadline bool) error {
 	if deadline {
 		_ = rc.SetReadDeadline(time.Time{})
 	}

@@ -11,6 +11,7 @@ import (
 
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"devgate.dev/devgate/internal/configsource"
@@ -27,6 +28,16 @@ func FuzzServeHTTP(f *testing.F) {
 	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"1","kind":{"group":"networking.k8s.io","version":"v1","kind":"Ingress"},"operation":"CREATE","namespace":"a","object":{"metadata":{"name":"i"},"spec":{"rules":[{}]}}}}`))
 	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"1","kind":{"version":"v1","kind":"Secret"},"operation":"DELETE","namespace":"a","oldObject":{"type":"devgate.dev/token","data":{"token":"!!"}}}}`))
 	f.Add(review(&testing.T{}, admissionv1.Create, metav1.GroupVersionKind{Version: "v1", Kind: "Service"}, &corev1.Service{}))
+	// SPEC 8: an Ingress one rule beyond the cap (a large review, over
+	// LargeReviewBytes), and a Service beyond the ports cap.
+	ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "web", Annotations: map[string]string{
+		"dev.okteto.com/generate-host": "true", "example.com/pad": strings.Repeat("x", LargeReviewBytes)}}}
+	for i := range 1001 {
+		ing.Spec.Rules = append(ing.Spec.Rules, networkingv1.IngressRule{Host: fmt.Sprintf("h%d.example.org", i)})
+	}
+	f.Add(review(&testing.T{}, admissionv1.Create, metav1.GroupVersionKind{Group: "networking.k8s.io", Version: "v1", Kind: "Ingress"}, ing))
+	f.Add(review(&testing.T{}, admissionv1.Create, metav1.GroupVersionKind{Version: "v1", Kind: "Service"},
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: corev1.ServiceSpec{Ports: make([]corev1.ServicePort, 1001)}}))
 	cfg := configsource.Static(config.Default())
 	eng := all.Engine()
 	servers := []*Server{

@@ -42,7 +42,9 @@ type Handler struct {
 var _ admission.Handler = (*Handler)(nil)
 
 // Handle implements admission.Handler.
-func (h *Handler) Handle(_ context.Context, req admission.Request) admission.Response {
+// The engine stops at ctx's end (the Server gives it the review's deadline)
+// and the object is then denied as too long to check.
+func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.Response {
 	in := engine.Input{
 		Operation: policies.Operation(req.Operation),
 		Kind:      schema.GroupVersionKind(req.Kind),
@@ -74,18 +76,23 @@ func (h *Handler) Handle(_ context.Context, req admission.Request) admission.Res
 	cfg := h.Config.Current()
 	var out engine.Output
 	if h.Mutating {
-		out = h.Engine.Mutate(in, cfg, h.Lookup)
+		out = h.Engine.MutateContext(ctx, in, cfg, h.Lookup)
 	} else {
-		out = h.Engine.Validate(in, cfg, h.Lookup)
+		out = h.Engine.ValidateContext(ctx, in, cfg, h.Lookup)
 	}
 	if !out.Allowed() {
 		name := req.Name
+		code, reason := int32(http.StatusUnprocessableEntity), metav1.StatusReasonInvalid
+		if out.Stopped != nil {
+			// Not the object's fault as far as anyone knows: a timeout.
+			code, reason = http.StatusGatewayTimeout, metav1.StatusReasonTimeout
+		}
 		resp := admission.Response{AdmissionResponse: admissionv1.AdmissionResponse{
 			Allowed: false,
 			Result: &metav1.Status{
 				Status:  metav1.StatusFailure,
-				Code:    http.StatusUnprocessableEntity,
-				Reason:  metav1.StatusReasonInvalid,
+				Code:    code,
+				Reason:  reason,
 				Message: engine.DenialMessage(req.Kind.Kind, req.Namespace, name, out.Denials),
 			},
 		}}

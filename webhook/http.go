@@ -2,13 +2,17 @@ package webhook
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"runtime/debug"
+	"strconv"
+	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"gomodules.xyz/jsonpatch/v2"
 	admissionv1 "k8s.io/api/admission/v1"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -18,8 +22,11 @@ import (
 )
 
 // MaxRequestBytes bounds an AdmissionReview. The API server caps a request at
-// 3 MiB and a review carries the object and the old object, so twice that and
-// some room for the envelope is the most a real review can need.
+// 3 MiB (its --max-request-bytes) and a review carries the object and, on
+// UPDATE, the old object, so twice that and 1 MiB for the envelope (the
+// request's user, kind and options) is the most a real review can need. A
+// larger body is answered 413 before it is read; reviews over
+// LargeReviewBytes are bounded in number besides (inflight.go).
 const MaxRequestBytes = 7 << 20
 
 var (
@@ -38,6 +45,23 @@ type Server struct {
 	// DefaultBodyTimeout. A client that stalls gets 408 instead of holding
 	// the handler forever.
 	BodyTimeout time.Duration
+	// Limiter bounds the reviews in flight; nil means the process's default
+	// Limiter (DefaultMaxInFlight, DefaultMaxLargeInFlight), shared by every
+	// Server without one.
+	Limiter *Limiter
+
+	// gauge is the in-flight gauge of Name, looked up once.
+	gauge atomic.Pointer[prometheus.Gauge]
+}
+
+// inFlightGauge is devgate_admission_reviews_in_flight for s.Name.
+func (s *Server) inFlightGauge() prometheus.Gauge {
+	if g := s.gauge.Load(); g != nil {
+		return *g
+	}
+	g := inFlight.WithLabelValues(s.Name)
+	s.gauge.Store(&g)
+	return g
 }
 
 // ServeHTTP implements http.Handler.
@@ -67,13 +91,64 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		timer.done("bad_request")
 		return
 	}
-	body := getBodyBuffer()
-	defer putBodyBuffer(body)
-	if err := s.readBody(w, r, body); err != nil {
+	// From here on the review counts against the replica's bounds, and
+	// everything, the wait for a slot included, ends at its deadline.
+	ctx, cancel := context.WithDeadline(r.Context(), reviewDeadline(r, timer.start))
+	defer cancel()
+	lim := s.Limiter
+	if lim == nil {
+		lim = defaultLimiter
+	}
+	// A small review waits for a slot before its body is read; a large one
+	// (declared) only takes one if it is free: see inflight.go for why.
+	gotSlot := false
+	if r.ContentLength > LargeReviewBytes {
+		gotSlot = tryAcquire(lim.slots)
+	} else {
+		gotSlot = acquire(ctx, lim.slots)
+	}
+	if !gotSlot {
+		busy(w, strconv.Itoa(cap(lim.slots))+" admission reviews in flight, and none finished before the review's deadline")
+		timer.done("busy")
+		return
+	}
+	defer release(lim.slots)
+	gauge := s.inFlightGauge()
+	gauge.Inc()
+	defer gauge.Dec()
+	var body *bytes.Buffer
+	if r.ContentLength > LargeReviewBytes {
+		body = getLargeBodyBuffer()
+		defer putLargeBodyBuffer(body)
+	} else {
+		body = getBodyBuffer()
+		defer putBodyBuffer(body)
+	}
+	reserved, err := s.readBody(w, r, body, lim)
+	defer lim.unreserve(reserved)
+	if err != nil {
+		if errors.Is(err, errLargeBodies) {
+			busy(w, fmt.Sprintf("the bodies of the large admission reviews (over %d KiB) in flight hold %d MiB", LargeReviewBytes>>10, lim.bodyBudget>>20))
+			timer.done("busy")
+			return
+		}
 		code, msg := bodyError(err)
 		httpError(w, code, msg)
 		timer.done("bad_request")
 		return
+	}
+	if reserved > 0 {
+		// A large review, read: it waits its turn to be decoded. Its slot
+		// stays taken, after the answer, for twice as long as it was held:
+		// large reviews together keep at most about a third of a core busy,
+		// however fast a client sends them, and the small ones the rest.
+		if !acquire(ctx, lim.large) {
+			busy(w, fmt.Sprintf("%d large admission reviews (over %d KiB) are checked at once, and none finished before the review's deadline", cap(lim.large), LargeReviewBytes>>10))
+			timer.done("busy")
+			return
+		}
+		took := time.Now()
+		defer func() { time.AfterFunc(largeCooldown*time.Since(took), func() { release(lim.large) }) }()
 	}
 	review, err := DecodeReview(body.Bytes())
 	if err != nil {
@@ -81,7 +156,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		timer.done("bad_request")
 		return
 	}
-	resp := s.Handler.Handle(r.Context(), admission.Request{AdmissionRequest: *review.Request})
+	resp := s.Handler.Handle(ctx, admission.Request{AdmissionRequest: *review.Request})
 	if resp.Result != nil && resp.Result.Code == http.StatusBadRequest {
 		httpError(w, http.StatusBadRequest, resp.Result.Message)
 		timer.done("bad_request")

@@ -72,7 +72,10 @@ func sources() []source {
 // (webhook.MatchConditions), and the same failure policy, side effects,
 // timeout and client configuration (webhook.Configurations). The namespaces
 // skipped are kube-system, those the deployed configuration excludes, and
-// devgate's own.
+// devgate's own. The rules and matchConditions are generated (`make
+// generate`, internal/manifestgen checks they are up to date); this test
+// proves what helm and kustomize render from them: the chart's templates
+// include them in the right place, in every mode.
 func TestWebhookConfigurationsMatchCode(t *testing.T) {
 	for _, src := range sources() {
 		t.Run(src.name, func(t *testing.T) {

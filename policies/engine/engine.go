@@ -5,6 +5,8 @@
 package engine
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -43,6 +45,10 @@ type Output struct {
 	Patch []jsonpatch.Operation
 	// Object is the object after mutation (nil on DELETE).
 	Object client.Object
+	// Stopped is the context's error when the engine stopped before it was
+	// done (the review's deadline passed, or the caller went away); Denials
+	// then holds the one denial that says so.
+	Stopped error
 }
 
 // Allowed reports whether the object is admitted.
@@ -89,18 +95,50 @@ func newObject(gvk schema.GroupVersionKind) client.Object {
 
 // Mutate runs the mutators for in and returns the patch they produce.
 func (e *Engine) Mutate(in Input, cfg *config.Config, lookup policies.Lookup) Output {
-	return finish(e.run(in, cfg, lookup, true, false))
+	return e.MutateContext(context.Background(), in, cfg, lookup)
 }
 
 // Validate runs the validators for in.
 func (e *Engine) Validate(in Input, cfg *config.Config, lookup policies.Lookup) Output {
-	return finish(e.run(in, cfg, lookup, false, true))
+	return e.ValidateContext(context.Background(), in, cfg, lookup)
 }
 
 // Admit runs the mutators and then the validators on the mutated object, as the
 // API server does with devgate's two webhooks.
 func (e *Engine) Admit(in Input, cfg *config.Config, lookup policies.Lookup) Output {
-	return finish(e.run(in, cfg, lookup, true, true))
+	return e.AdmitContext(context.Background(), in, cfg, lookup)
+}
+
+// MutateContext is Mutate that stops at ctx's end (the review's deadline)
+// with a denial saying so (see Output.Stopped).
+func (e *Engine) MutateContext(ctx context.Context, in Input, cfg *config.Config, lookup policies.Lookup) Output {
+	return finish(e.run(ctx, in, cfg, lookup, true, false))
+}
+
+// ValidateContext is Validate that stops at ctx's end.
+func (e *Engine) ValidateContext(ctx context.Context, in Input, cfg *config.Config, lookup policies.Lookup) Output {
+	return finish(e.run(ctx, in, cfg, lookup, false, true))
+}
+
+// AdmitContext is Admit that stops at ctx's end.
+func (e *Engine) AdmitContext(ctx context.Context, in Input, cfg *config.Config, lookup policies.Lookup) Output {
+	return finish(e.run(ctx, in, cfg, lookup, true, true))
+}
+
+// stopped answers a review whose context ended before the engine was done:
+// the object is denied, never admitted half-checked, and nothing of the
+// policies' partial work (warnings, patch) goes out.
+func stopped(ctx context.Context, out Output) Output {
+	err := ctx.Err()
+	if cause := context.Cause(ctx); cause != nil {
+		err = cause
+	}
+	detail := "the object took too long to check: devgate stopped at the review's deadline (" + err.Error() + ")"
+	if !errors.Is(err, context.DeadlineExceeded) {
+		detail = "the review was cancelled before devgate finished checking the object (" + err.Error() + ")"
+	}
+	return Output{Handled: true, Stopped: err, Object: out.Object,
+		Denials: field.ErrorList{field.Forbidden(field.NewPath(""), detail+"; retry, or write a smaller object")}}
 }
 
 // finish is what every answer goes through before it leaves the engine.
@@ -109,18 +147,42 @@ func finish(out Output) Output {
 	return out
 }
 
-func (e *Engine) run(in Input, cfg *config.Config, lookup policies.Lookup, mutate, validate bool) Output {
+// run checks ctx between its steps (decoding, the caps, each policy, the
+// patch): with the caps (limits.go) and linear policies no step is long, so
+// a review stops soon after its deadline, and is never answered late by
+// more than one step.
+func (e *Engine) run(ctx context.Context, in Input, cfg *config.Config, lookup policies.Lookup, mutate, validate bool) Output {
 	var out Output
 	entries := e.byKind[in.Kind]
 	if len(entries) == 0 {
 		return out
+	}
+	if ctx.Err() != nil {
+		return stopped(ctx, out)
 	}
 	if lookup == nil {
 		lookup = policies.NoLookup{}
 	}
 	req := &policies.Request{Operation: in.Operation, User: in.User, Config: cfg, Lookup: lookup}
 	var baseline runtime.Object
+	lim := writtenLimits
+	if !mutate {
+		// Validation alone (the validating webhook) gets the object after
+		// devgate's mutation, which may have added to it.
+		lim = mutatedLimits
+	}
 	if in.Object != nil {
+		// The one cap checked before decoding, which is what a huge object
+		// costs most: on the raw bytes, in one pass.
+		if sc, ok := prescan(in.Object); ok && sc.values > lim.values {
+			ns := in.Namespace
+			if v := sc.namespaceOf(); v != "" {
+				ns = v
+			}
+			if cfg.Managed(ns) {
+				return Output{Handled: true, Denials: tooManyValues(sc.values, lim.values)}
+			}
+		}
 		obj, err := decode(in.Kind, in.Object, in.Namespace)
 		if err != nil {
 			out.Handled = true
@@ -146,6 +208,18 @@ func (e *Engine) run(in Input, cfg *config.Config, lookup policies.Lookup, mutat
 	if !cfg.Managed(ns) {
 		return out
 	}
+	if ctx.Err() != nil {
+		return stopped(ctx, out)
+	}
+	// The other caps come before any policy work, and before the baseline
+	// copy: an object beyond them costs its decoding and nothing else.
+	if out.Object != nil {
+		if errs := checkLimits(out.Object, lim); len(errs) > 0 {
+			out.Handled = true
+			out.Denials = errs
+			return out
+		}
+	}
 	if mutate && req.Object != nil {
 		// The baseline is the typed object before mutation, so the patch holds
 		// only what the mutators changed and never the typed form's own
@@ -160,6 +234,9 @@ func (e *Engine) run(in Input, cfg *config.Config, lookup policies.Lookup, mutat
 		}
 		if mutate && en.rule.Mutating {
 			if m, ok := en.policy.(policies.Mutator); ok && req.Object != nil {
+				if ctx.Err() != nil {
+					return stopped(ctx, out)
+				}
 				out.Handled = true
 				r := m.Mutate(req)
 				out.Warnings = append(out.Warnings, r.Warnings...)
@@ -173,6 +250,9 @@ func (e *Engine) run(in Input, cfg *config.Config, lookup policies.Lookup, mutat
 				continue
 			}
 			if v, ok := en.policy.(policies.Validator); ok {
+				if ctx.Err() != nil {
+					return stopped(ctx, out)
+				}
 				out.Handled = true
 				r := v.Validate(req)
 				out.Warnings = append(out.Warnings, r.Warnings...)
@@ -182,6 +262,9 @@ func (e *Engine) run(in Input, cfg *config.Config, lookup policies.Lookup, mutat
 	}
 	// createPatch finds nothing to do for an object the mutators left
 	// unchanged, without encoding it.
+	if ctx.Err() != nil {
+		return stopped(ctx, out)
+	}
 	if baseline != nil {
 		patch, err := createPatch(baseline, req.Object)
 		if err != nil {

@@ -2,6 +2,8 @@ package ingress_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 
 	networkingv1 "k8s.io/api/networking/v1"
@@ -125,6 +127,10 @@ func FuzzIngressJSON(f *testing.F) {
 		`{"metadata":{"annotations":null},"spec":{"rules":null,"tls":null}}`,
 		`{"metadata":{"name":"web","namespace":"kube-system"},"spec":{"rules":[{}]}}`,
 		`{"spec":{"tls":[{"hosts":[""]}],"rules":[{"host":""},{"host":""}]}}`,
+		// SPEC 8: at the caps (replaceRules and dropTLSHosts over 1000
+		// foreign hosts, uncovered over 1000 rule and TLS hosts), and one
+		// rule beyond them (denied before any rule runs).
+		capsSeed(1000, true), capsSeed(1000, false), capsSeed(1001, true),
 	} {
 		f.Add([]byte(seed), uint8(0))
 		f.Add([]byte(seed), uint8(1))
@@ -141,4 +147,37 @@ func FuzzIngressJSON(f *testing.F) {
 		}
 		admitTwice(t, raw, "alice", fuzzConfig(pick))
 	})
+}
+
+// capsSeed is an Ingress of n rules and n TLS entries, with generate-host and
+// foreign hosts, or with the namespace's own hosts (alice, the fuzz targets'
+// namespace) and every other one covered by TLS.
+func capsSeed(n int, generate bool) string {
+	var b strings.Builder
+	b.WriteString(`{"metadata":{"name":"web"`)
+	if generate {
+		b.WriteString(`,"annotations":{"dev.okteto.com/generate-host":"true"}`)
+	}
+	b.WriteString(`},"spec":{"rules":[`)
+	host := func(i int) string {
+		if generate {
+			return fmt.Sprintf("h%d.example.org", i)
+		}
+		return fmt.Sprintf("h%d-alice.okteto.example.com", i)
+	}
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"host":%q}`, host(i))
+	}
+	b.WriteString(`],"tls":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"hosts":[%q],"secretName":"s%d"}`, host(2*i+1), i)
+	}
+	b.WriteString(`]}}`)
+	return b.String()
 }

@@ -2,7 +2,6 @@ package ingress
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
@@ -123,17 +122,28 @@ func replaceRules(ing *networkingv1.Ingress, host string) []string {
 	if len(old) > 0 {
 		value = old[0].IngressRuleValue
 	}
+	// replaced keeps the first-seen order for the warning; seen makes the
+	// loop linear in the number of rules (a list lookup made it quadratic).
 	var replaced []string
+	var seen map[string]struct{}
 	for _, r := range old {
-		if r.Host != "" && r.Host != host && !slices.Contains(replaced, r.Host) {
-			replaced = append(replaced, r.Host)
+		if r.Host == "" || r.Host == host {
+			continue
 		}
+		if _, dup := seen[r.Host]; dup {
+			continue
+		}
+		if seen == nil {
+			seen = map[string]struct{}{}
+		}
+		seen[r.Host] = struct{}{}
+		replaced = append(replaced, r.Host)
 	}
 	// The one rule takes the first rule's slot rather than a new slice: the
 	// Ingress is ours to change in place (the engine diffs against its own
 	// copy), and value was copied out above.
 	ing.Spec.Rules = append(old[:0], networkingv1.IngressRule{Host: host, IngressRuleValue: value})
-	dropTLSHosts(ing, replaced)
+	dropTLSHosts(ing, seen)
 
 	var what []string
 	if len(replaced) > 0 {

@@ -61,22 +61,49 @@ func setClusterIssuer(ing *networkingv1.Ingress, issuer string) {
 	setAnnotation(&ing.Annotations, AnnotationClusterIssuer, issuer)
 }
 
-// uncovered are the hosts of hs that no spec.tls entry lists.
+// uncovered are the hosts of hs that no spec.tls entry lists, in the order
+// of hs. It is linear in hosts plus TLS hosts: one or two of each, the usual
+// case, are compared directly; more go through a set of the TLS hosts.
 func uncovered(ing *networkingv1.Ingress, hs []string) []string {
+	if len(hs) == 0 {
+		return nil
+	}
+	tlsHosts := 0
+	for _, t := range ing.Spec.TLS {
+		tlsHosts += len(t.Hosts)
+	}
 	var missing []string
-	for _, h := range hs {
-		covered := false
-		for _, t := range ing.Spec.TLS {
-			if slices.Contains(t.Hosts, h) {
-				covered = true
-				break
+	if len(hs)*tlsHosts <= 16 {
+		// A handful: comparing costs less than building a set.
+		for _, h := range hs {
+			if !tlsListed(ing.Spec.TLS, h) {
+				missing = append(missing, h)
 			}
 		}
-		if !covered {
+		return missing
+	}
+	covered := make(map[string]struct{}, tlsHosts)
+	for _, t := range ing.Spec.TLS {
+		for _, h := range t.Hosts {
+			covered[h] = struct{}{}
+		}
+	}
+	for _, h := range hs {
+		if _, ok := covered[h]; !ok {
 			missing = append(missing, h)
 		}
 	}
 	return missing
+}
+
+// tlsListed reports whether any entry of tls lists host.
+func tlsListed(tls []networkingv1.IngressTLS, host string) bool {
+	for _, t := range tls {
+		if slices.Contains(t.Hosts, host) {
+			return true
+		}
+	}
+	return false
 }
 
 // addTLSHosts appends hosts to the entry with secretName, or to a new one. One
@@ -94,9 +121,10 @@ func addTLSHosts(ing *networkingv1.Ingress, secretName string, hosts []string) {
 	ing.Spec.TLS = append(ing.Spec.TLS, networkingv1.IngressTLS{Hosts: hosts, SecretName: secretName})
 }
 
-// dropTLSHosts removes the replaced hosts from spec.tls, and every entry left
-// without hosts by it. Entries that listed no host to begin with stay.
-func dropTLSHosts(ing *networkingv1.Ingress, replaced []string) {
+// dropTLSHosts removes the replaced hosts (a set) from spec.tls, and every
+// entry left without hosts by it. Entries that listed no host to begin with
+// stay. It is linear in the TLS hosts.
+func dropTLSHosts(ing *networkingv1.Ingress, replaced map[string]struct{}) {
 	if len(replaced) == 0 || len(ing.Spec.TLS) == 0 {
 		return
 	}
@@ -108,7 +136,7 @@ func dropTLSHosts(ing *networkingv1.Ingress, replaced []string) {
 		}
 		var hs []string
 		for _, h := range t.Hosts {
-			if !slices.Contains(replaced, h) {
+			if _, drop := replaced[h]; !drop {
 				hs = append(hs, h)
 			}
 		}

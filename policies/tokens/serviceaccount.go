@@ -123,12 +123,15 @@ func otherServiceAccounts(lookup policies.Lookup, token, self string) []string {
 	}
 	var others []string
 	for _, ref := range lookup.ServiceAccountsWithToken(token) {
-		if ref != self && !slices.Contains(others, ref) {
+		if ref != self {
 			others = append(others, ref)
 		}
 	}
+	// Sorting first makes the duplicates neighbours: n log n, where a list
+	// lookup per reference was quadratic in the ServiceAccounts sharing a
+	// token.
 	slices.Sort(others)
-	return others
+	return slices.Compact(others)
 }
 
 func asServiceAccount(obj runtime.Object) *corev1.ServiceAccount {
