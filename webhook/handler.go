@@ -9,10 +9,8 @@ import (
 	"net/http"
 
 	admissionv1 "k8s.io/api/admission/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"devgate.dev/devgate/policies"
@@ -96,7 +94,6 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 				Code:    code,
 				Reason:  reason,
 				Message: engine.DenialMessage(req.Kind.Kind, req.Namespace, name, out.Denials),
-				Details: denialDetails(req.Kind.Group, req.Kind.Kind, name, out.Denials),
 			},
 		}}
 		resp.Warnings = out.Warnings
@@ -110,13 +107,4 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 	}
 	resp.Warnings = out.Warnings
 	return resp
-}
-
-// denialDetails are the details of a denial as the API server gives them for
-// an invalid object (apierrors.NewInvalid): the object, and one cause per
-// denied field with its type and reason. The API server passes them on to
-// the client with the webhook's message, so tools can read which field was
-// denied and why without parsing the text.
-func denialDetails(group, kind, name string, denials field.ErrorList) *metav1.StatusDetails {
-	return apierrors.NewInvalid(schema.GroupKind{Group: group, Kind: kind}, name, denials).ErrStatus.Details
 }
