@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -31,6 +30,7 @@ import (
 
 	"devgate.dev/devgate/policies/config"
 	"devgate.dev/devgate/policies/service"
+	"devgate.dev/devgate/policies/text"
 )
 
 // Event reasons recorded on Services.
@@ -257,11 +257,7 @@ func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	cut := n - len("...")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "..."
+	return text.Truncate(s, n-len("...")) + "..."
 }
 
 // ownedBy reports whether ing is the Ingress devgate generated for svc.

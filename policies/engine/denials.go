@@ -1,16 +1,17 @@
 package engine
 
 import (
-	"fmt"
-	"unicode/utf8"
-
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"devgate.dev/devgate/policies/text"
 )
 
 // maxShownValue bounds a rejected value echoed in a denial: an annotation may
 // hold up to 256 KiB, and echoing all of it drowns the reason. The webhook's
 // answers and `devgate check`'s output both go through the engine, so both
-// show the same, shortened values.
+// show the same, shortened values. The policies quote values with
+// text.Shown, which keeps them within this bound already; this is the
+// backstop for any value that a policy echoes whole.
 const maxShownValue = 256
 
 // shortened returns denials whose long string values are cut to
@@ -26,19 +27,11 @@ func shortened(denials field.ErrorList) field.ErrorList {
 			out = append(field.ErrorList(nil), denials...)
 		}
 		cut := *d
-		cut.BadValue = fmt.Sprintf("%s... (%d bytes)", truncateUTF8(v, maxShownValue), len(v))
+		cut.BadValue = text.Shorten(v, maxShownValue)
 		out[i] = &cut
 	}
 	if out == nil {
 		return denials
 	}
 	return out
-}
-
-// truncateUTF8 cuts s to at most n bytes without splitting a character.
-func truncateUTF8(s string, n int) string {
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

@@ -1,10 +1,10 @@
 package ingress
 
 import (
-	"fmt"
-
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"devgate.dev/devgate/policies/text"
 )
 
 // Annotations devgate reads or writes on Ingresses. The controller and the CLI
@@ -50,17 +50,9 @@ func annotationPath(key string) *field.Path {
 	return field.NewPath("metadata", "annotations").Key(key)
 }
 
-// maxShownValue bounds the values quoted in denials: an annotation value can be
-// up to 256 KiB and the message must stay readable.
-const maxShownValue = 200
-
-// shown is v as quoted in a denial, cut to maxShownValue bytes.
-func shown(v string) string {
-	if len(v) <= maxShownValue {
-		return v
-	}
-	return fmt.Sprintf("%s... (%d bytes)", v[:maxShownValue], len(v))
-}
+// shown is v as quoted in a denial (text.Shown): cut, on a character
+// boundary, when it is long.
+func shown(v string) string { return text.Shown(v) }
 
 // setAnnotation sets key on the object's annotations, creating the map.
 func setAnnotation(annotations *map[string]string, key, value string) {

@@ -1,9 +1,9 @@
 package service
 
 import (
-	"fmt"
-
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"devgate.dev/devgate/policies/text"
 )
 
 // Annotations and labels devgate reads or writes for Service endpoints. The
@@ -36,14 +36,6 @@ func annotationPath(key string) *field.Path {
 	return field.NewPath("metadata", "annotations").Key(key)
 }
 
-// maxShownValue bounds the values quoted in denials: an annotation value can be
-// up to 256 KiB and the message must stay readable.
-const maxShownValue = 200
-
-// shown is v as quoted in a denial, cut to maxShownValue bytes.
-func shown(v string) string {
-	if len(v) <= maxShownValue {
-		return v
-	}
-	return fmt.Sprintf("%s... (%d bytes)", v[:maxShownValue], len(v))
-}
+// shown is v as quoted in a denial (text.Shown): cut, on a character
+// boundary, when it is long.
+func shown(v string) string { return text.Shown(v) }

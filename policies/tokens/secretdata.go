@@ -1,7 +1,6 @@
 package tokens
 
 import (
-	"fmt"
 	"iter"
 	"net/url"
 	"strings"
@@ -9,6 +8,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"devgate.dev/devgate/policies/text"
 )
 
 // asSecret returns obj as a Secret, or nil when it is none (including a nil
@@ -105,14 +106,10 @@ func secretKeys(s *corev1.Secret) iter.Seq[string] {
 // cannot blow up the API server's answer or a CI log.
 const maxShown = 64
 
-// shown is a non-secret value as echoed in a denial: cut to maxShown bytes.
-// Non-UTF-8 bytes are fine: field.Error quotes string values with %q.
-func shown(v string) string {
-	if len(v) <= maxShown {
-		return v
-	}
-	return fmt.Sprintf("%s... (%d bytes)", v[:maxShown], len(v))
-}
+// shown is a non-secret value as echoed in a denial (text.Shorten): cut to
+// maxShown bytes on a character boundary. Token fields are short, so a
+// shorter cut than other policies' keeps their messages to a line.
+func shown(v string) string { return text.Shorten(v, maxShown) }
 
 // shownURL is a URL as echoed in a denial, with any user information masked
 // (it may be a credential). A value that does not parse but holds an '@' may
