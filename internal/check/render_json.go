@@ -17,6 +17,7 @@ const (
 
 // toJSON encodes the result as an element of the results array.
 func (r *Result) toJSON() error {
+	r.hideGenerated()
 	b, err := encodeJSON(r, jsonResultPrefix)
 	r.jsonDoc = b
 	return err

@@ -63,6 +63,8 @@ func renderText(w io.Writer, results []Result, color bool, keep func(*Result) bo
 		if keep != nil && !keep(r) {
 			continue
 		}
+		// Only paths are printed; a generated token leaves the report too.
+		r.hideGenerated()
 		verdict := r.Verdict()
 		code := ansiGreen
 		switch verdict {

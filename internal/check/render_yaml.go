@@ -13,6 +13,7 @@ import (
 // toYAML renders the result's documents for -o yaml: the mutated object when
 // allowed, and the generated objects.
 func (r *Result) toYAML() {
+	r.hideGenerated()
 	if !r.Allowed {
 		return
 	}

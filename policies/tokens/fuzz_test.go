@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"devgate.dev/devgate/policies"
 	"devgate.dev/devgate/policies/tokens"
@@ -37,11 +38,18 @@ func FuzzGuardedSecret(f *testing.F) {
 	f.Add("dev", "tok", "token", "api-key", "api-key", "changeme123", true, uint8(1))
 	f.Add("dev", "tok", "yes", "", "token", strong, false, uint8(1))
 	f.Add("dev", "tok", "token", "", "", "", false, uint8(2))
+	// An empty value, generated on CREATE when the key is guarded.
+	f.Add("keptn", "keptn-api-token", "", "", "keptn-api-token", "", false, uint8(0))
+	f.Add("dev", "api", "token", "api-key", "api-key", "", true, uint8(0))
+	f.Add("keptn", "keptn-api-token", "", "", "keptn-api-token", "", false, uint8(1))
 	f.Fuzz(func(t *testing.T, namespace, name, guard, keyAnnotation, key, value string, inStringData bool, op uint8) {
 		if strings.Contains(namespace+name+guard+keyAnnotation+key, fuzzMarker) {
 			return
 		}
-		value = fuzzMarker + value
+		// An empty value stays empty: it is what a token is generated for.
+		if value != "" {
+			value = fuzzMarker + value
+		}
 		o := obj{namespace: namespace, name: name}
 		if guard != "" {
 			o.labels = map[string]string{tokens.LabelGuard: guard}
@@ -86,8 +94,16 @@ func FuzzGuardedSecret(f *testing.F) {
 			}
 		}
 		if guardedKey == key && key != "" {
-			if err := tokens.CheckStrength(value, testConfig().Tokens.MinLength); err != nil {
+			// What is stored: the value, or the one generated for it.
+			stored := effective(out.Object.(*corev1.Secret), key)
+			if err := tokens.CheckStrength(stored, testConfig().Tokens.MinLength); err != nil {
 				t.Fatalf("admitted a weak guarded token under %q: %v", key, err)
+			}
+			if value != "" && stored != value {
+				t.Fatalf("replaced the guarded token under %q", key)
+			}
+			if value == "" && c.op != policies.Create {
+				t.Fatalf("admitted an empty guarded token on %s", c.op)
 			}
 		}
 	})

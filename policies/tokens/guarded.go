@@ -18,7 +18,10 @@ import (
 // annotation (default "token"). Both may apply, with different keys.
 type GuardedSecretPolicy struct{}
 
-var _ policies.Validator = (*GuardedSecretPolicy)(nil)
+var (
+	_ policies.Mutator   = (*GuardedSecretPolicy)(nil)
+	_ policies.Validator = (*GuardedSecretPolicy)(nil)
+)
 
 // NewGuardedSecretPolicy returns the guarded Secret policy.
 func NewGuardedSecretPolicy() *GuardedSecretPolicy { return &GuardedSecretPolicy{} }
@@ -28,12 +31,51 @@ func (*GuardedSecretPolicy) Name() string { return "guarded-secret" }
 
 // Handles implements policies.Policy.
 func (*GuardedSecretPolicy) Handles() []policies.Rule {
-	// No match condition: a Secret of any type is guarded when
-	// tokens.guardedSecrets lists its namespace and name, and that list is
-	// re-read on reload while the webhook configurations stay as they were
-	// registered. So every Secret CREATE and UPDATE reaches the validating
-	// webhook (DELETE does not: this rule does not cover it).
-	return []policies.Rule{validateRule(secretGVK, "secrets")}
+	// Mutate generates a value only for a key that is present and empty, in
+	// data or stringData. Which key that is comes from tokens.guardedSecrets
+	// (re-read on reload while the webhook configurations stay as they were
+	// registered) or from an annotation, so the condition names no key: any
+	// Secret CREATE with some empty (or null) value, or with stringData (the
+	// API server merges it into data before admission; it is matched all the
+	// same), reaches the mutating webhook. That covers every listed and every
+	// labelled Secret the mutation changes, whatever the configuration says.
+	// A Secret of more than 4096 keys (devgate's cap, policies/engine, which
+	// denies it anyway) matches without a look at its values, so the loop
+	// stays far within the API server's cost limit and never fails.
+	const hasEmptyValue = `object != null && (has(object.stringData) ||
+		(has(object.data) && (size(object.data) > 4096 ||
+		object.data.exists(k, object.data[k] == null || object.data[k] == ""))))`
+	// Validation has no match condition, for the same reason: every Secret
+	// CREATE and UPDATE reaches the validating webhook (DELETE does not: this
+	// rule does not cover it).
+	return []policies.Rule{
+		{GroupVersionKind: secretGVK, Resource: "secrets", Operations: []policies.Operation{policies.Create}, Mutating: true,
+			MatchCondition: hasEmptyValue},
+		validateRule(secretGVK, "secrets"),
+	}
+}
+
+// Mutate generates the token of a guarded Secret on CREATE when its key is
+// present and empty (`kubectl create secret generic keptn-api-token
+// --from-literal=keptn-api-token=`), as for token Secrets. A missing key is
+// left for Validate to deny: a Secret that does not name the key may not be
+// meant to hold it. It never acts on UPDATE, and what it generates is not
+// empty, so a second admission changes nothing.
+func (*GuardedSecretPolicy) Mutate(req *policies.Request) policies.Result {
+	s := asSecret(req.Object)
+	if s == nil || req.Operation != policies.Create {
+		return policies.Result{}
+	}
+	guards, _ := guardsOf(s, req.Config.Tokens.GuardedSecrets)
+	var res policies.Result
+	for _, g := range guards {
+		// The token Secret policy generates a token Secret's token.
+		if (s.Type == TypeToken && g.key == KeyToken) || !emptyKey(s, g.key) || !generatableKey(g.key) {
+			continue
+		}
+		res.Warnings = append(res.Warnings, generateInto(s, g.key, req.Config.Tokens.MinLength))
+	}
+	return res
 }
 
 var guardLabelPath = field.NewPath("metadata", "labels").Key(LabelGuard)

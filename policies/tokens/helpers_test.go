@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -77,12 +79,39 @@ func newEngine() *engine.Engine {
 	)
 }
 
+// seededRand is the random source of generated tokens in the tables: each
+// case starts it afresh, so the n-th token a case generates is generated(n).
+func seededRand() io.Reader { return rand.NewChaCha8([32]byte{'d', 'e', 'v', 'g', 'a', 't', 'e'}) }
+
+// generatedTokens are the first tokens generated from seededRand, registered
+// as secrets: no message may hold them.
+var generatedTokens = func() []string {
+	defer tokens.SetRandReader(seededRand())()
+	var out []string
+	for range 3 {
+		v, err := tokens.GenerateToken()
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, secret(v))
+	}
+	return out
+}()
+
+// generated is the n-th (from 1) token a case generates.
+func generated(n int) string { return generatedTokens[n-1] }
+
+// generatedNote is the warning for a token generated at path.
+func generatedNote(path string) string { return path + tokens.GeneratedNote }
+
 // obj describes a Secret or ServiceAccount under test.
 type obj struct {
 	namespace, name     string
 	typ                 corev1.SecretType
 	data, stringData    map[string]string
 	labels, annotations map[string]string
+	// nullData are keys of data whose value is JSON null.
+	nullData []string
 }
 
 func (o obj) meta() metav1.ObjectMeta {
@@ -105,10 +134,13 @@ func (o obj) secretJSON() []byte {
 		Type:       o.typ,
 		StringData: o.stringData,
 	}
-	if o.data != nil {
+	if o.data != nil || o.nullData != nil {
 		s.Data = map[string][]byte{}
 		for k, v := range o.data {
 			s.Data[k] = []byte(v)
+		}
+		for _, k := range o.nullData {
+			s.Data[k] = nil // encoded as null
 		}
 	}
 	return mustJSON(s)
@@ -211,7 +243,9 @@ func (c admission) check(t *testing.T) {
 	if lookup == nil {
 		lookup = policies.NoLookup{}
 	}
+	restore := tokens.SetRandReader(seededRand())
 	out := newEngine().Admit(c.input(), testConfig(), lookup)
+	restore()
 
 	var got []string
 	var text []string

@@ -70,6 +70,11 @@ func FuzzTokenSecret(f *testing.F) {
 	f.Add(uint8(1), strong2, "bob", "derived", "", "", "bob", false, strong, "alice", "2h", false, true)
 	f.Add(uint8(1), strong, "alice", "", "9223372036854775808", "true", "root", true, strong, "alice", "", true, false)
 	f.Add(uint8(2), "", "", "", "", "", "bob", false, "\xff\xfe", "alice", "0", false, true)
+	// An empty token (mark off) is generated on CREATE, in data or
+	// stringData, and emptying one on UPDATE is denied.
+	f.Add(uint8(0), "", "", "", "", "", "alice", false, "", "", "", false, false)
+	f.Add(uint8(0), "", "", "", "3600000", "", "alice", false, "", "", "", true, false)
+	f.Add(uint8(1), "", "alice", "", "", "", "alice", false, strong, "alice", "", false, false)
 	f.Fuzz(func(t *testing.T, op uint8, token, userID, kind, ttl, enabled, requester string, isAdmin bool,
 		oldToken, oldUserID, oldTTL string, inStringData, mark bool) {
 		const marker, oldMarker = "Zq9#", "Yw8%"
@@ -153,4 +158,50 @@ func FuzzTokenSecret(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestGeneratedTokenNotInMessages: a generated token (from crypto/rand, as in
+// production) is in the patch, which is how the API server stores it, and in
+// no denial or warning, also when the same object is denied for another
+// reason.
+func TestGeneratedTokenNotInMessages(t *testing.T) {
+	cases := []struct {
+		c        admission
+		key      string
+		inString bool
+	}{
+		{admission{user: alice, obj: ptr(tokenSecret(nil))}, "token", false},
+		{admission{user: alice, obj: ptr(tokenSecret(map[string]string{"token": "", "user-id": "bob", "ttl": "0", "kind": "x"}))}, "token", false},
+		{admission{user: alice, obj: &obj{name: "tok", typ: tokens.TypeToken, stringData: map[string]string{"token": "", "enabled": "no"}}}, "token", true},
+		{admission{user: alice, obj: keptn(map[string]string{"keptn-api-token": "", "other": ""})}, "keptn-api-token", false},
+		{admission{user: alice, obj: &obj{namespace: "keptn", name: "keptn-api-token", labels: map[string]string{tokens.LabelGuard: tokens.GuardToken},
+			data: map[string]string{"keptn-api-token": ""}}}, "keptn-api-token", false},
+	}
+	for _, tc := range cases {
+		out := newEngine().Admit(tc.c.input(), testConfig(), nil)
+		s := out.Object.(*corev1.Secret)
+		v := effective(s, tc.key)
+		if tc.inString {
+			v = s.StringData[tc.key]
+		}
+		if err := tokens.CheckStrength(v, 16); err != nil || len(v) != tokens.GeneratedTokenLength {
+			t.Fatalf("%s: no token generated under %q (%d characters): %v", tc.c.obj.secretJSON(), tc.key, len(v), err)
+		}
+		patch := string(mustJSON(out.Patch))
+		if !strings.Contains(patch, v) && !strings.Contains(patch, b64(v)) {
+			t.Fatalf("the patch does not hold the generated token: %s", patch)
+		}
+		msgs := slices.Clone(out.Warnings)
+		for _, d := range out.Denials {
+			msgs = append(msgs, d.Error())
+		}
+		for _, m := range msgs {
+			if strings.Contains(m, v) || strings.Contains(m, b64(v)) {
+				t.Fatalf("message leaks the generated token: %q", m)
+			}
+		}
+		if !slices.Contains(out.Warnings, "data["+tc.key+"]"+tokens.GeneratedNote) && !slices.Contains(out.Warnings, "stringData["+tc.key+"]"+tokens.GeneratedNote) {
+			t.Fatalf("no note about the generated token: %q", out.Warnings)
+		}
+	}
 }

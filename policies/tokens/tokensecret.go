@@ -31,12 +31,13 @@ func (*TokenSecretPolicy) Name() string { return "token-secret" }
 // Handles implements policies.Policy. Mutation only happens on CREATE, so the
 // mutating webhook is registered for CREATE alone.
 func (*TokenSecretPolicy) Handles() []policies.Rule {
-	// Mutate changes only a token Secret whose user-id or ttl is missing or
-	// empty (a null value decodes as empty too). stringData would take
-	// precedence over data, but the API server merges it into data before
-	// admission; it is matched all the same.
+	// Mutate changes only a token Secret whose token, user-id or ttl is
+	// missing or empty (a null value decodes as empty too). stringData would
+	// take precedence over data, but the API server merges it into data
+	// before admission; it is matched all the same.
 	const fillsDefaults = `object != null && has(object.type) && object.type == "devgate.dev/token" &&
 		(has(object.stringData) || !has(object.data) ||
+		!("token" in object.data) || object.data["token"] == null || object.data["token"] == "" ||
 		!("user-id" in object.data) || object.data["user-id"] == null || object.data["user-id"] == "" ||
 		!("ttl" in object.data) || object.data["ttl"] == null || object.data["ttl"] == "")`
 	// Validate judges only a token Secret: the one created or updated
@@ -54,12 +55,20 @@ func (*TokenSecretPolicy) Handles() []policies.Rule {
 // knownTokenKeys are the keys of SPEC 5.1, in the order they are documented.
 var knownTokenKeys = []string{KeyToken, KeyUserID, KeyKind, KeyDescription, KeyTTL, KeyEnabled}
 
-// Mutate fills in the defaults on CREATE: an empty user-id becomes the
-// requester's username, an empty ttl becomes tokens.maxTTL.
+// Mutate fills in the defaults on CREATE: an empty token becomes a generated
+// one (GenerateToken, as Rancher generates a new token's value), an empty
+// user-id the requester's username, an empty ttl tokens.maxTTL. What it
+// fills in is no longer empty, so a second admission changes nothing. The
+// warning about a generated token names its path, never the value; the
+// value itself is in the patch, which is how the API server stores it.
 func (*TokenSecretPolicy) Mutate(req *policies.Request) policies.Result {
 	s := secretOfType(req.Object, TypeToken)
 	if s == nil || req.Operation != policies.Create {
 		return policies.Result{}
+	}
+	var res policies.Result
+	if secretValue(s, KeyToken) == "" {
+		res.Warnings = append(res.Warnings, generateInto(s, KeyToken, req.Config.Tokens.MinLength))
 	}
 	if secretValue(s, KeyUserID) == "" && req.User.Username != "" {
 		setSecretValue(s, KeyUserID, req.User.Username)
@@ -67,7 +76,7 @@ func (*TokenSecretPolicy) Mutate(req *policies.Request) policies.Result {
 	if secretValue(s, KeyTTL) == "" {
 		setSecretValue(s, KeyTTL, fmt.Sprint(req.Config.MaxTTLMillis()))
 	}
-	return policies.Result{}
+	return res
 }
 
 // Validate implements policies.Validator.
@@ -109,6 +118,9 @@ func validateTokenCreate(req *policies.Request, s *corev1.Secret) policies.Resul
 	maxTTL := req.Config.MaxTTLMillis()
 
 	// The token's strength is checked here only: on UPDATE it cannot change.
+	// Unlike an empty user-id, an empty token is not judged as filled in: in
+	// the cluster the mutating webhook has generated one before this runs,
+	// and should it not have, an empty token must not be stored.
 	if v := secretValue(s, KeyToken); v == "" {
 		res.Denials = append(res.Denials, field.Required(secretPath(s, KeyToken), fmt.Sprintf(
 			"a token Secret must hold a strong token of at least %d printable ASCII characters", req.Config.Tokens.MinLength)))

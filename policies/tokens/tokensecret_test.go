@@ -1,6 +1,8 @@
 package tokens_test
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -138,15 +140,59 @@ var tokenSecretCreates = []admission{
 	},
 
 	// token presence and strength (SPEC 5.4).
+	// An empty token is generated (40 characters of [A-Za-z0-9]); the
+	// warning names the path, never the value.
 	{
-		name: "token: missing is required", user: alice,
-		obj:     ptr(tokenSecret(with(aliceToken, "token", "<delete>"))),
-		denials: []string{"data[token]: Required value"},
+		name: "token: missing is generated", user: alice,
+		obj:      ptr(tokenSecret(with(aliceToken, "token", "<delete>"))),
+		patch:    []string{`add /data/token "` + b64(generated(1)) + `"`},
+		warnings: []string{generatedNote("data[token]")},
 	},
 	{
-		name: "token: empty is required", user: alice,
-		obj:     ptr(tokenSecret(with(aliceToken, "token", ""))),
-		denials: []string{"data[token]: Required value"},
+		name: "token: empty is generated", user: alice,
+		obj:      ptr(tokenSecret(with(aliceToken, "token", ""))),
+		patch:    []string{`replace /data/token "` + b64(generated(1)) + `"`},
+		warnings: []string{generatedNote("data[token]")},
+	},
+	{
+		name: "token: null is generated", user: alice,
+		obj:      &obj{name: "tok", typ: tokens.TypeToken, data: with(aliceToken, "token", "<delete>"), nullData: []string{"token"}},
+		patch:    []string{`replace /data/token "` + b64(generated(1)) + `"`},
+		warnings: []string{generatedNote("data[token]")},
+	},
+	{
+		name: "token: empty in stringData is generated in stringData", user: alice,
+		obj:      &obj{name: "tok", typ: tokens.TypeToken, data: with(aliceToken, "token", "<delete>"), stringData: map[string]string{"token": ""}},
+		patch:    []string{`replace /stringData/token "` + generated(1) + `"`},
+		warnings: []string{generatedNote("stringData[token]")},
+	},
+	{
+		name: "token: empty in stringData overrides one in data", user: alice,
+		obj:      &obj{name: "tok", typ: tokens.TypeToken, data: aliceToken, stringData: map[string]string{"token": ""}},
+		patch:    []string{`replace /stringData/token "` + generated(1) + `"`},
+		warnings: []string{generatedNote("stringData[token]")},
+	},
+	{
+		name: "token: generated with the other defaults", user: alice,
+		obj:      ptr(tokenSecret(map[string]string{"description": "ci"})),
+		patch:    []string{`add /data/token "` + b64(generated(1)) + `"`, `add /data/ttl "` + b64("7776000000") + `"`, `add /data/user-id "` + b64("alice") + `"`},
+		warnings: []string{generatedNote("data[token]"), maxTTLWarn},
+	},
+	{
+		name: "token: generated, another user's is still denied", user: alice,
+		obj:      ptr(tokenSecret(with(aliceToken, "token", "", "user-id", "bob"))),
+		denials:  []string{"data[user-id]: Forbidden"},
+		patch:    []string{`replace /data/token "` + b64(generated(1)) + `"`},
+		warnings: []string{generatedNote("data[token]")},
+	},
+	{
+		name: "token: set is never replaced", user: alice,
+		obj: ptr(tokenSecret(with(aliceToken, "token", len16))),
+	},
+	{
+		name: "token: a weak one is denied, not replaced", user: alice,
+		obj:     ptr(tokenSecret(with(aliceToken, "token", "x"))),
+		denials: []string{"data[token]: Invalid value"},
 	},
 	{
 		name: "token: 16 characters are enough", user: alice,
@@ -270,9 +316,12 @@ var tokenSecretCreates = []admission{
 	{
 		name: "no data at all", user: alice,
 		obj:      &obj{name: "tok", typ: tokens.TypeToken},
-		denials:  []string{"data[token]: Required value"},
-		patch:    []string{`add /data {"ttl":"` + b64("7776000000") + `","user-id":"` + b64("alice") + `"}`},
-		warnings: nil,
+		patch:    []string{`add /data {"token":"` + b64(generated(1)) + `","ttl":"` + b64("7776000000") + `","user-id":"` + b64("alice") + `"}`},
+		warnings: []string{generatedNote("data[token]"), maxTTLWarn},
+	},
+	{
+		name: "not owned: an empty token of an Opaque Secret is not generated", user: alice,
+		obj: &obj{name: "plain", typ: "Opaque", data: map[string]string{"token": ""}},
 	},
 }
 
@@ -323,6 +372,18 @@ var tokenSecretUpdates = []admission{
 		name: "update: enabled must be true or false", op: policies.Update, user: alice,
 		old: ptr(tokenSecret(aliceToken)), obj: ptr(tokenSecret(with(aliceToken, "enabled", "no"))),
 		denials: []string{"data[enabled]: Unsupported value"},
+	},
+
+	// A token is generated on CREATE only: emptying it is a change of an
+	// immutable field.
+	{
+		name: "update: an emptied token is not generated", op: policies.Update, user: alice,
+		old: ptr(tokenSecret(aliceToken)), obj: ptr(tokenSecret(with(aliceToken, "token", ""))),
+		denials: []string{"data[token]: Invalid value"},
+	},
+	{
+		name: "update: a stored token without a value is not generated", op: policies.Update, user: alice,
+		old: ptr(tokenSecret(with(aliceToken, "token", "<delete>"))), obj: ptr(tokenSecret(with(aliceToken, "token", "<delete>", "description", "x"))),
 	},
 
 	// Immutable fields.
@@ -467,17 +528,28 @@ func TestTokenSecretCreate(t *testing.T) {
 
 func TestTokenSecretUpdateDelete(t *testing.T) { runAdmissions(t, tokenSecretUpdates) }
 
-// Mutation must be idempotent: a second pass changes nothing.
+// Mutation must be idempotent: a second pass changes nothing, and in
+// particular does not generate another token.
 func TestTokenSecretMutateIdempotent(t *testing.T) {
 	e := newEngine()
-	in := admission{user: alice, obj: ptr(tokenSecret(map[string]string{"token": strong}))}.input()
-	first := e.Mutate(in, testConfig(), nil)
-	if len(first.Patch) == 0 {
-		t.Fatal("first pass: no patch")
-	}
-	in.Object = mustJSON(first.Object)
-	if second := e.Mutate(in, testConfig(), nil); len(second.Patch) != 0 {
-		t.Fatalf("second pass patched again: %v", second.Patch)
+	for _, o := range []*obj{
+		ptr(tokenSecret(map[string]string{"token": strong})),
+		ptr(tokenSecret(nil)),
+		ptr(tokenSecret(map[string]string{"token": ""})),
+		{name: "tok", typ: tokens.TypeToken, stringData: map[string]string{"token": ""}},
+		keptn(map[string]string{"keptn-api-token": ""}),
+		labelled(map[string]string{tokens.AnnotationTokenKey: "api-key"}, map[string]string{"api-key": ""}),
+	} {
+		in := admission{user: alice, obj: o}.input()
+		first := e.Mutate(in, testConfig(), nil)
+		if len(first.Patch) == 0 {
+			t.Fatalf("%s: first pass: no patch", in.Object)
+		}
+		in.Object = mustJSON(first.Object)
+		if second := e.Admit(in, testConfig(), nil); len(second.Patch) != 0 || len(second.Denials) != 0 ||
+			slices.ContainsFunc(second.Warnings, func(w string) bool { return strings.HasSuffix(w, tokens.GeneratedNote) }) {
+			t.Fatalf("%s: second pass: patch %v, denials %v, warnings %q", in.Object, second.Patch, second.Denials, second.Warnings)
+		}
 	}
 }
 
@@ -492,6 +564,7 @@ func TestHandles(t *testing.T) {
 			{GroupVersionKind: secretKind, Resource: "secrets", Operations: []policies.Operation{policies.Create, policies.Update, policies.Delete}, Validating: true},
 		}},
 		{tokens.NewGuardedSecretPolicy(), "guarded-secret", []policies.Rule{
+			{GroupVersionKind: secretKind, Resource: "secrets", Operations: []policies.Operation{policies.Create}, Mutating: true},
 			{GroupVersionKind: secretKind, Resource: "secrets", Operations: []policies.Operation{policies.Create, policies.Update}, Validating: true},
 		}},
 		{tokens.NewServiceAccountPolicy(), "serviceaccount-token", []policies.Rule{

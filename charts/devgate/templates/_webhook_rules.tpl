@@ -44,8 +44,12 @@ rules:
 matchConditions:
 - expression: |-
     request.resource.group != "" || request.resource.resource != "secrets" ||
+    (object != null && (has(object.stringData) ||
+      (has(object.data) && (size(object.data) > 4096 ||
+      object.data.exists(k, object.data[k] == null || object.data[k] == ""))))) ||
     (object != null && has(object.type) && object.type == "devgate.dev/token" &&
       (has(object.stringData) || !has(object.data) ||
+      !("token" in object.data) || object.data["token"] == null || object.data["token"] == "" ||
       !("user-id" in object.data) || object.data["user-id"] == null || object.data["user-id"] == "" ||
       !("ttl" in object.data) || object.data["ttl"] == null || object.data["ttl"] == ""))
   name: secrets
