@@ -59,6 +59,7 @@ at least 32 bytes (surrounding whitespace is ignored).`,
 	f.StringVar(&opts.MetricsBindAddress, "metrics-bind-address", auth.DefaultMetricsBindAddress, "address of the Prometheus metrics endpoint (/metrics), 0 to disable (the chart serves it on :9090)")
 	f.StringVar(&secretFile, "cookie-secret-file", "", "file holding the secret that signs session cookies (at least 32 bytes); $"+cookieSecretEnv+" when empty")
 	f.DurationVar(&opts.AccessCacheTTL, "access-cache-ttl", auth.DefaultAccessCacheTTL, "how long an access decision (SubjectAccessReview) is reused, 0 to disable")
+	f.StringVar(&opts.Namespace, "namespace", auth.DefaultNamespace, "devgate's own namespace: users and invitations live there unless auth.usersNamespace names another")
 	f.DurationVar(&opts.SessionMaxAge, "session-max-age", auth.DefaultSessionMaxAge, "longest life of a session cookie (the token's expiry may end it sooner)")
 	return cmd
 }

@@ -14,6 +14,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"devgate.dev/devgate/internal/auth"
 	"devgate.dev/devgate/internal/devenv"
 	devgateconfig "devgate.dev/devgate/policies/config"
 )
@@ -21,7 +22,7 @@ import (
 // newDevCommand is `devgate dev` (SPEC 8.1): a local control plane with devgate
 // registered, for trying devgate with kubectl and for the e2e suite.
 func newDevCommand() *cobra.Command {
-	var configPath, dir, assets, metricsAddr string
+	var configPath, dir, assets, metricsAddr, authAddr string
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run a local control plane with devgate registered on loopback",
@@ -62,13 +63,18 @@ func newDevCommand() *cobra.Command {
 			out := cmd.OutOrStdout()
 			env, err := devenv.Start(ctx, devenv.Options{
 				ConfigPath: cfgPath, Dir: abs, AssetsDir: assets, Logger: logger, ControlPlaneLog: logFile,
-				MetricsBindAddress: metricsAddr,
+				MetricsBindAddress: metricsAddr, AuthBindAddress: authAddr,
 			})
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(out, "export KUBECONFIG=%s\n", env.KubeconfigPath())
 			fmt.Fprintf(out, "metrics: http://%s/metrics\n", metricsAddr)
+			if u := env.AuthURL(); u != "" {
+				fmt.Fprintf(out, "auth: %s/\n", u)
+				fmt.Fprintf(out, "admin token: %s\n", auth.TokenCommand(devenv.Namespace, auth.AdminUser))
+				fmt.Fprintf(out, "invite: devgate invite USER --namespace NS --public-url %s\n", u)
+			}
 			fmt.Fprintln(out, "ready")
 			<-ctx.Done()
 			fmt.Fprintln(out, "stopping")
@@ -81,6 +87,7 @@ func newDevCommand() *cobra.Command {
 	f.StringVar(&configPath, "config", "", "devgate configuration file; the built-in default (domain okteto.example.com) when empty")
 	f.StringVar(&dir, "dir", ".devgate", "directory for the kubeconfig and logs")
 	f.StringVar(&metricsAddr, "metrics-bind-address", "127.0.0.1:8080", "address of devgate's Prometheus metrics (loopback)")
+	f.StringVar(&authAddr, "auth-bind-address", "127.0.0.1:8082", "address of the auth service (devgate auth: sign-in, invitations, /auth/verify); empty to not run it")
 	f.StringVar(&assets, "assets", "", "directory with etcd, kube-apiserver, kube-controller-manager and kubectl; found under bin/ when empty")
 	return cmd
 }

@@ -36,7 +36,7 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newServeCommand(), newDevCommand(), newCheckCommand(), newAuthCommand())
+	root.AddCommand(newServeCommand(), newDevCommand(), newCheckCommand(), newAuthCommand(), newInviteCommand())
 	return root
 }
 

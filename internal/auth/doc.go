@@ -86,7 +86,7 @@
 //     (no_credentials, bad_credentials, rate_limited, forbidden, cross_origin,
 //     bad_request), devgate_auth_rate_limited_clients (a gauge: clients over
 //     the limit now), devgate_auth_signins_total{method} (token) and
-//     devgate_auth_invitations_accepted_total (0 until invitations exist).
+//     devgate_auth_invitations_accepted_total.
 //   - /auth/signin?rd=URL (alias /signin): GET shows a form for a token; POST
 //     checks it like /verify (without the namespace), sets the sign-in
 //     session and answers 303 to rd, or a "signed in" page without rd. rd must
@@ -151,9 +151,68 @@
 //     namespace). A namespace whose name ends another's (`a`, `team-a`) may
 //     hold hosts matching both patterns, which the namespace check of codes
 //     cannot tell apart.
+//   - Users (SPEC 7.2): a user is a ServiceAccount in the users namespace
+//     (auth.usersNamespace, default devgate's own, --namespace; read at
+//     start) named after the user, labelled dev.okteto.com/external-id: <user>
+//     and dev.okteto.com/token. When the service starts and no user `admin`
+//     exists, it creates it with a generated token (tokens.GenerateToken: 40
+//     characters [A-Za-z0-9] from crypto/rand, without modulo bias) and logs the kubectl
+//     line that reads it (TokenCommand), never the token; an admin user
+//     deleted while the service runs is recreated, with a new token, at the
+//     next start. An admin is whoever may `create secrets` in the users
+//     namespace (the chart's RoleBinding: the admin user and
+//     tokens.adminGroups).
+//   - Invitations: a Secret of type devgate.dev/invitation in the users
+//     namespace named after the invited user (a DNS-1123 label that is not a
+//     user yet), with `code` (32 random bytes, base64url: 43 characters),
+//     `namespaces` (comma-separated, optional), `expires` (RFC 3339; absent:
+//     creation + 7 days; unreadable: expired) and the annotation
+//     devgate.dev/invited-by. `devgate invite` creates, lists and revokes them
+//     with the caller's own credentials (a namespace that does not exist is
+//     refused); the link is <auth.publicURL>/invite/<code>. The informer cache
+//     keeps the code's SHA-256 digest, never the code; an invitation created
+//     a moment ago is unknown (404) until the cache sees it.
+//   - /auth/invite/CODE (alias /invite/CODE): a code of the wrong length or
+//     alphabet, or one no invitation has, is 404 and counts as a failure of
+//     the client (rate limited like refused credentials, 429 beyond); an
+//     expired invitation, one being accepted, and a code already used are 410.
+//     Neither answer says whether the user exists. A used code is known by
+//     the annotation devgate.dev/invitation-sha256 of the user's
+//     ServiceAccount (and, for the moment before the cache sees it, by this
+//     replica's memory). GET shows "Join as USER" with the form and consumes
+//     nothing. POST needs, besides a valid code, an Origin that is
+//     auth.publicURL's origin when present and the per-form token (field
+//     `csrf` or header X-CSRF-Token: an HMAC under the cookie secret of the
+//     code's digest); else 403. It claims the invitation by updating it with
+//     the annotation devgate.dev/claimed-at under the resourceVersion just
+//     read, so that of concurrent POSTs exactly one wins and the others get
+//     410; creates the ServiceAccount with a generated token (or finds the one
+//     a half-done attempt created with this code's digest), the RoleBinding
+//     devgate-member-<user> to the ClusterRole devgate-member in each
+//     namespace, then deletes the invitation with its UID and resourceVersion
+//     as preconditions, waits (up to 5s) until the token cache holds the new
+//     token, and shows the welcome page: the token, to store it securely, how
+//     to sign in, and the kubectl line. A failed step releases the claim and
+//     records devgate.dev/last-error on the invitation, which is kept: the
+//     answer says what failed (403 when RBAC forbade it, 409 for a namespace
+//     that does not exist or a user that exists, 500 otherwise), and the next
+//     POST resumes. A claim older than 2 minutes (its replica died) may be
+//     taken again. With Accept: application/json, GET answers
+//     {"user","namespaces","csrf"}, POST {"user","token","namespaces"} and
+//     errors {"error"}. The token appears on the welcome answer only: never
+//     in a log, metric or URL.
+//   - /auth/invitations (alias /invitations), GET: the pending invitations
+//     with their links ("View Invite Link"; HTML, or JSON), for admins only.
+//     The credential is a bearer token or the sign-in session: none is 401,
+//     a refused one 401 (counted as a failure), a non-admin 403 (an
+//     AdminReviewer SubjectAccessReview: create secrets in the users
+//     namespace, not cached).
+//   - auth.tokenSignIn: false hides the sign-in page's token form and refuses
+//     its POST (403).
 //   - /healthz answers 200 while the process serves; /readyz answers 200 once
-//     the informer caches have synced.
+//     the informer caches have synced and the admin user was ensured (a
+//     failure to ensure it is logged, not fatal).
 //
-// Nothing here logs a token, a cookie or a code: refusals are logged with the client,
+// Nothing here logs a token, a cookie or a code (invitation codes included): refusals are logged with the client,
 // the namespace and the reason only.
 package auth

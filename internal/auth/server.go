@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,7 +43,14 @@ type Options struct {
 	FailureRefill time.Duration
 	// ConfigPollInterval is how often the configuration file is re-read.
 	ConfigPollInterval time.Duration
-	Logger             logr.Logger
+	// Namespace is devgate's own namespace: the users namespace unless
+	// auth.usersNamespace names another (read at start).
+	Namespace string
+	// PublicURL is the base of links when the configuration sets no
+	// auth.publicURL (`devgate dev` points it at its loopback address);
+	// empty: https://<domain>/auth.
+	PublicURL string
+	Logger    logr.Logger
 }
 
 // Defaults of the options left zero.
@@ -50,6 +58,7 @@ const (
 	DefaultBindAddress    = ":8082"
 	DefaultAccessCacheTTL = 10 * time.Second
 	DefaultSessionMaxAge  = 8 * time.Hour
+	DefaultNamespace      = "devgate"
 	defaultFailureBurst   = 10
 	defaultFailureRefill  = 6 * time.Second
 )
@@ -63,6 +72,12 @@ type Server struct {
 	http     *http.Server
 	synced   atomic.Bool
 	metrics  *metrics
+	// users is the users namespace; invites and their cache serve the
+	// invitations (nil in unit tests of other routes).
+	users    string
+	client   kubernetes.Interface
+	invites  *acceptor
+	invCache cache.Cache
 }
 
 // New checks the options, reads the configuration, prepares the informer
@@ -85,6 +100,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.ConfigPollInterval <= 0 {
 		opts.ConfigPollInterval = 2 * time.Second
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = DefaultNamespace
 	}
 	src, err := configsource.Load(opts.ConfigPath, nil, opts.Logger.WithName("config"))
 	if err != nil {
@@ -110,7 +128,14 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, cache: c, config: src}
+	users := src.Current().Auth.UsersNamespaceOr(opts.Namespace)
+	invCache, index, err := newInvitationCache(opts.RestConfig, scheme, users)
+	if err != nil {
+		return nil, fmt.Errorf("invitation cache: %w", err)
+	}
+	s := &Server{opts: opts, cache: c, config: src, users: users, client: cs, invCache: invCache}
+	s.invites = &acceptor{client: cs, namespace: users, index: index, tokens: store, now: time.Now,
+		log: opts.Logger.WithName("invite")}
 	s.http = &http.Server{
 		Handler:           s.routes(store, SubjectAccessReviewer{Client: cs.AuthorizationV1().SubjectAccessReviews()}),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -149,9 +174,26 @@ func (s *Server) routes(store Store, reviewer AccessReviewer) http.Handler {
 	signin := &signinHandler{resolver: resolver, sessions: sessions, config: s.config, limiter: limiter,
 		maxAge: s.opts.SessionMaxAge, now: now, log: log.WithName("signin")}
 	mux := http.NewServeMux()
+	var invite *inviteHandler
+	if s.invites != nil {
+		s.invites.onDone = s.metrics.invitations.Inc
+		invite = &inviteHandler{accept: s.invites, secret: s.opts.CookieSecret, config: s.config,
+			publicURL: s.publicURL, users: s.users, limiter: limiter, log: log.WithName("invite")}
+	}
+	var invitations *invitationsHandler
+	if s.invites != nil {
+		invitations = &invitationsHandler{resolver: resolver, sessions: sessions, config: s.config, publicURL: s.publicURL,
+			admins:  AdminReviewer{Client: s.client.AuthorizationV1().SubjectAccessReviews(), Namespace: s.users},
+			store:   Invitations{Client: s.client, Namespace: s.users},
+			limiter: limiter, now: now, log: log.WithName("invitations")}
+	}
 	for _, prefix := range []string{"/auth", ""} {
 		mux.Handle(prefix+"/verify", verify)
 		mux.Handle(prefix+"/signin", signin)
+		if invite != nil {
+			mux.Handle(prefix+"/invite/{code}", invite)
+			mux.Handle(prefix+"/invitations", invitations)
+		}
 	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
@@ -163,6 +205,19 @@ func (s *Server) routes(store Store, reviewer AccessReviewer) http.Handler {
 	})
 	return withClient(s.metrics.instrument(mux), &trustedProxies{config: s.config})
 }
+
+// publicURL is the base of links: auth.publicURL, else Options.PublicURL,
+// else https://<domain>/auth.
+func (s *Server) publicURL() string {
+	cfg := s.config.Current()
+	if cfg.Auth.PublicURL == "" && s.opts.PublicURL != "" {
+		return strings.TrimRight(s.opts.PublicURL, "/")
+	}
+	return cfg.AuthPublicURL()
+}
+
+// UsersNamespace is the namespace of users and invitations.
+func (s *Server) UsersNamespace() string { return s.users }
 
 // namespacesOf is the store's namespace cache, when it has one.
 func namespacesOf(store Store) NamespaceChecker {
@@ -187,11 +242,25 @@ func (s *Server) Start(ctx context.Context) error {
 			errc <- fmt.Errorf("informer cache: %w", err)
 		}
 	})
+	if s.invCache != nil {
+		wg.Go(func() {
+			if err := s.invCache.Start(ctx); err != nil {
+				errc <- fmt.Errorf("invitation cache: %w", err)
+			}
+		})
+	}
 	wg.Go(func() {
-		if s.cache.WaitForCacheSync(ctx) {
-			s.synced.Store(true)
-			s.opts.Logger.Info("caches synced: ready")
+		if !s.cache.WaitForCacheSync(ctx) || (s.invCache != nil && !s.invCache.WaitForCacheSync(ctx)) {
+			return
 		}
+		if s.client != nil {
+			// Not fatal: /verify serves without it; the next start tries again.
+			if _, err := EnsureAdmin(ctx, s.client, s.users, s.opts.Logger.WithName("users")); err != nil {
+				s.opts.Logger.Error(err, "the admin user could not be ensured", "namespace", s.users)
+			}
+		}
+		s.synced.Store(true)
+		s.opts.Logger.Info("caches synced: ready")
 	})
 	wg.Go(func() { s.config.Watch(ctx, s.opts.ConfigPollInterval) })
 	wg.Go(func() {

@@ -23,6 +23,8 @@ type signinData struct {
 	Redirect string
 	Error    string
 	SignedIn bool
+	// TokenForm: auth.tokenSignIn offers the token form.
+	TokenForm bool
 }
 
 // maxSigninForm bounds the sign-in form: a token is at most 4096 characters.
@@ -43,8 +45,9 @@ type signinHandler struct {
 
 func (h *signinHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.securityHeaders(w)
-	domain := h.config.Current().Domain
-	data := signinData{Domain: domain, Action: r.URL.Path}
+	cfg := h.config.Current()
+	domain := cfg.Domain
+	data := signinData{Domain: domain, Action: r.URL.Path, TokenForm: cfg.Auth.SignInWithToken()}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 	case http.MethodPost:
@@ -87,6 +90,10 @@ func (h *signinHandler) signin(w http.ResponseWriter, r *http.Request, data sign
 	if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, data.Domain) {
 		refused(r, refusalCrossOrigin)
 		h.render(w, http.StatusForbidden, data, "Sign in from this page itself.")
+		return
+	}
+	if !data.TokenForm {
+		h.render(w, http.StatusForbidden, data, "Signing in with a token is disabled (auth.tokenSignIn).")
 		return
 	}
 	client := clientAddress(r)

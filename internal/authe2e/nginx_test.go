@@ -446,19 +446,7 @@ func (f *fixture) seed(t *testing.T) {
 	secret("expired", member, map[string]string{tokens.KeyTTL: "1"})
 
 	// The chart's RBAC for the auth service, nothing more.
-	must(f.admin.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
-		ObjectMeta: metav1.ObjectMeta{Name: "devgate-auth"},
-		Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{"authorization.k8s.io"}, Resources: []string{"subjectaccessreviews"}, Verbs: []string{"create"}},
-			{APIGroups: []string{""}, Resources: []string{"serviceaccounts", "secrets"}, Verbs: []string{"get", "list", "watch"}},
-			{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"list", "watch"}},
-		},
-	}, metav1.CreateOptions{}))
-	must(f.admin.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "devgate-auth"},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "devgate-auth", Namespace: "devgate"}},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "devgate-auth"},
-	}, metav1.CreateOptions{}))
+	seedAuthRBAC(t, f.admin)
 }
 
 // startAuth runs `devgate auth` in-process on ln, as the auth service's

@@ -198,7 +198,7 @@ func TestAuthService(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := d.Spec.Template.Spec.Containers[0]
-	wantArgs := []string{"auth", "--config=/etc/devgate/config.yaml", "--bind-address=:8082", "--cookie-secret-file=/etc/devgate-auth/cookie-secret",
+	wantArgs := []string{"auth", "--config=/etc/devgate/config.yaml", "--bind-address=:8082", "--namespace=platform", "--cookie-secret-file=/etc/devgate-auth/cookie-secret",
 		"--metrics-bind-address=:9090"}
 	if !reflect.DeepEqual(c.Args, wantArgs) {
 		t.Errorf("auth args = %v, want %v", c.Args, wantArgs)
@@ -239,9 +239,64 @@ func TestAuthService(t *testing.T) {
 		{APIGroups: []string{"authorization.k8s.io"}, Resources: []string{"subjectaccessreviews"}, Verbs: []string{"create"}},
 		{APIGroups: []string{""}, Resources: []string{"serviceaccounts", "secrets"}, Verbs: []string{"get", "list", "watch"}},
 		{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"list", "watch"}},
+		{APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: []string{"rolebindings"}, Verbs: []string{"get", "create"}},
+		{APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: []string{"clusterroles"}, Verbs: []string{"bind"}, ResourceNames: []string{"devgate-member"}},
 	}
 	if !reflect.DeepEqual(role.Rules, wantRules) {
 		t.Errorf("auth ClusterRole rules:\n%s", toYAML(role.Rules))
+	}
+	// In the users namespace (the release's by default): creating users,
+	// claiming and deleting invitations.
+	var users rbacv1.Role
+	if err := Convert(Find(objs, "Role", "devgate-auth-users"), &users); err != nil {
+		t.Fatal(err)
+	}
+	wantUsers := []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, Verbs: []string{"create"}},
+		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"update", "delete"}},
+	}
+	if users.Namespace != "platform" || !reflect.DeepEqual(users.Rules, wantUsers) {
+		t.Errorf("auth users Role in %q:\n%s", users.Namespace, toYAML(users.Rules))
+	}
+	var member rbacv1.ClusterRole
+	if err := Convert(Find(objs, "ClusterRole", "devgate-member"), &member); err != nil {
+		t.Fatal(err)
+	}
+	wantMember := []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses"}, Verbs: []string{"get", "list", "watch"}},
+	}
+	if !reflect.DeepEqual(member.Rules, wantMember) {
+		t.Errorf("devgate-member rules:\n%s", toYAML(member.Rules))
+	}
+	var adminBinding rbacv1.RoleBinding
+	if err := Convert(Find(objs, "RoleBinding", "devgate-auth-admin"), &adminBinding); err != nil {
+		t.Fatal(err)
+	}
+	wantSubjects := []rbacv1.Subject{
+		{Kind: "ServiceAccount", Name: "admin", Namespace: "platform"},
+		{Kind: "Group", APIGroup: "rbac.authorization.k8s.io", Name: "system:masters"},
+	}
+	if adminBinding.Namespace != "platform" || adminBinding.RoleRef.Name != "devgate-auth-admin" || !reflect.DeepEqual(adminBinding.Subjects, wantSubjects) {
+		t.Errorf("admin RoleBinding: %s", toYAML(adminBinding))
+	}
+	var adminRole rbacv1.Role
+	if err := Convert(Find(objs, "Role", "devgate-auth-admin"), &adminRole); err != nil {
+		t.Fatal(err)
+	}
+	if r := adminRole.Rules[0]; r.Resources[0] != "secrets" || !slices.Contains(r.Verbs, "create") {
+		t.Errorf("admin Role: %s", toYAML(adminRole.Rules))
+	}
+	cfg := parseConfig(t, objs, "devgate")
+	if cfg.Auth.UsersNamespace != "platform" || cfg.AuthPublicURL() != "https://okteto.example.com/auth" || !cfg.Auth.SignInWithToken() {
+		t.Errorf("auth configuration: %+v", cfg.Auth)
+	}
+	objs2 := render(t, helmTemplate("--set", "config.auth.usersNamespace=people", "--set", "config.tokens.adminGroups={ops}"))
+	if err := Convert(Find(objs2, "RoleBinding", "devgate-auth-admin"), &adminBinding); err != nil {
+		t.Fatal(err)
+	}
+	if adminBinding.Namespace != "people" || adminBinding.Subjects[0].Namespace != "people" || adminBinding.Subjects[1].Name != "ops" {
+		t.Errorf("admin RoleBinding with usersNamespace=people: %s", toYAML(adminBinding))
 	}
 
 	objs = render(t, helmTemplate("--set", "auth.cookieSecret.existingSecret=mine", "--set", "auth.ingress.enabled=false"))

@@ -60,6 +60,35 @@ type AuthConfig struct {
 	// X-Forwarded-For headers the auth service believes: the ingress
 	// controller's pods. Any other caller is the connection's peer.
 	TrustedProxies []string `json:"trustedProxies,omitempty"`
+	// PublicURL is the base of the sign-in page, invitation links and the
+	// dashboard as users reach it; default https://<domain>/auth.
+	PublicURL string `json:"publicURL,omitempty"`
+	// UsersNamespace holds the users' ServiceAccounts and the invitations;
+	// empty: devgate's own namespace.
+	UsersNamespace string `json:"usersNamespace,omitempty"`
+	// TokenSignIn offers the token form on the sign-in page (default true).
+	TokenSignIn *bool `json:"tokenSignIn,omitempty"`
+}
+
+// AuthPublicURL is auth.publicURL without a trailing slash, by default
+// https://<domain>/auth.
+func (c *Config) AuthPublicURL() string {
+	if c.Auth.PublicURL != "" {
+		return strings.TrimRight(c.Auth.PublicURL, "/")
+	}
+	return "https://" + c.Domain + "/auth"
+}
+
+// SignInWithToken reports whether the sign-in page offers the token form.
+func (a AuthConfig) SignInWithToken() bool { return a.TokenSignIn == nil || *a.TokenSignIn }
+
+// UsersNamespaceOr is auth.usersNamespace, or own (devgate's own namespace)
+// when it is empty.
+func (a AuthConfig) UsersNamespaceOr(own string) string {
+	if a.UsersNamespace != "" {
+		return a.UsersNamespace
+	}
+	return own
 }
 
 // TrustedProxyPrefixes parses auth.trustedProxies: each a CIDR or a bare IP
@@ -179,6 +208,12 @@ func (c *Config) SetDefaults() {
 	if c.PrivateEndpoints.ResponseHeaders == nil {
 		c.PrivateEndpoints.ResponseHeaders = []string{"X-Auth-Request-User", "X-Auth-Request-Email"}
 	}
+	// auth.publicURL stays empty when unset (see AuthPublicURL), so that
+	// `devgate dev` can tell whether the file chose one.
+	c.Auth.PublicURL = strings.TrimRight(c.Auth.PublicURL, "/")
+	if c.Auth.TokenSignIn == nil {
+		c.Auth.TokenSignIn = ptr(true)
+	}
 	if c.Tokens.MaxTTL == nil {
 		c.Tokens.MaxTTL = &metav1.Duration{Duration: 2160 * time.Hour}
 	}
@@ -268,6 +303,14 @@ func (c *Config) Validate() field.ErrorList {
 	for i, s := range c.Auth.TrustedProxies {
 		if _, err := parseProxy(s); err != nil {
 			errs = append(errs, field.Invalid(field.NewPath("auth", "trustedProxies").Index(i), s, err.Error()))
+		}
+	}
+	if err := validateHTTPURL(c.AuthPublicURL()); err != nil {
+		errs = append(errs, field.Invalid(field.NewPath("auth", "publicURL"), c.Auth.PublicURL, err.Error()))
+	}
+	if c.Auth.UsersNamespace != "" {
+		for _, msg := range validation.IsDNS1123Label(c.Auth.UsersNamespace) {
+			errs = append(errs, field.Invalid(field.NewPath("auth", "usersNamespace"), c.Auth.UsersNamespace, msg))
 		}
 	}
 	return errs

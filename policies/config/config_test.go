@@ -25,6 +25,9 @@ func TestParseAppliesEveryDefault(t *testing.T) {
 		"adminGroups":                 c.IsAdmin([]string{"system:masters"}) && !c.IsAdmin([]string{"developers"}),
 		"issuers empty":               len(c.Tokens.Issuers) == 0,
 		"guardedSecrets empty":        len(c.Tokens.GuardedSecrets) == 0,
+		"auth.publicURL":              c.AuthPublicURL() == "https://dev.example.org/auth",
+		"auth.usersNamespace":         c.Auth.UsersNamespace == "" && c.Auth.UsersNamespaceOr("devgate") == "devgate",
+		"auth.tokenSignIn":            c.Auth.SignInWithToken(),
 		"excluded":                    !c.Managed("kube-system") && !c.Managed("kube-public") && !c.Managed("kube-node-lease") && c.Managed("default"),
 	}
 	for name, ok := range checks {
@@ -70,6 +73,9 @@ func TestParseErrors(t *testing.T) {
 		{"trusted proxy bad prefix length", head + "domain: a.example\nauth: {trustedProxies: [10.0.0.0/8, 10.0.0.0/33]}\n", "auth.trustedProxies[1]: Invalid value"},
 		{"trusted proxy with a zone", head + "domain: a.example\nauth: {trustedProxies: ['fe80::1%eth0']}\n", "auth.trustedProxies[0]: Invalid value"},
 		{"unknown auth field", head + "domain: a.example\nauth: {trustedProxy: [10.0.0.1]}\n", `unknown field "trustedProxy"`},
+		{"relative publicURL", head + "domain: a.example\nauth: {publicURL: /auth}\n", "auth.publicURL: Invalid value"},
+		{"publicURL with query", head + "domain: a.example\nauth: {publicURL: 'https://a.example/auth?x=1'}\n", "auth.publicURL: Invalid value"},
+		{"bad usersNamespace", head + "domain: a.example\nauth: {usersNamespace: Users}\n", "auth.usersNamespace: Invalid value"},
 		{"guarded secret without key", head + "domain: a.example\ntokens: {guardedSecrets: [{namespace: a, name: b}]}\n", "tokens.guardedSecrets[0].key: Required value"},
 	}
 	for _, tc := range cases {

@@ -76,6 +76,11 @@ devgate's configuration file (SPEC 1) from .Values.config. Empty optional
 strings are left out so devgate's own defaults apply (the auth URLs derive
 from the domain).
 */}}
+{{/* The namespace of users and invitations (auth.usersNamespace). */}}
+{{- define "devgate.usersNamespace" -}}
+{{- .Values.config.auth.usersNamespace | default .Release.Namespace -}}
+{{- end -}}
+
 {{- define "devgate.config" -}}
 {{- $c := deepCopy .Values.config -}}
 {{- if not $c.domain -}}{{- fail "config.domain is required: the wildcard DNS domain of endpoints" -}}{{- end -}}
@@ -84,6 +89,8 @@ from the domain).
 {{- if not $c.tls.clusterIssuer -}}{{- $_ := unset $c.tls "clusterIssuer" -}}{{- end -}}
 {{- if not $c.privateEndpoints.authURL -}}{{- $_ := unset $c.privateEndpoints "authURL" -}}{{- end -}}
 {{- if not $c.privateEndpoints.signinURL -}}{{- $_ := unset $c.privateEndpoints "signinURL" -}}{{- end -}}
+{{- if not $c.auth.publicURL -}}{{- $_ := unset $c.auth "publicURL" -}}{{- end -}}
+{{- $_ := set $c.auth "usersNamespace" (include "devgate.usersNamespace" .) -}}
 {{- $file := dict "apiVersion" "devgate.dev/v1alpha1" "kind" "Config" -}}
 {{- toYaml (merge $file $c) -}}
 {{- end -}}
