@@ -139,8 +139,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if reserved > 0 {
 		// A large review, read: it waits its turn to be decoded. Its slot
-		// stays taken, after the answer, for twice as long as it was held:
-		// large reviews together keep at most about a third of a core busy,
+		// stays taken, after the answer, for largeCooldown times as long as
+		// it was held: large reviews together keep at most about a fifth of
+		// a core busy,
 		// however fast a client sends them, and the small ones the rest.
 		if !acquire(ctx, lim.large) {
 			busy(w, fmt.Sprintf("%d large admission reviews (over %d KiB) are checked at once, and none finished before the review's deadline", cap(lim.large), LargeReviewBytes>>10))

@@ -45,11 +45,12 @@ const (
 	// (BenchmarkHostileLoad).
 	DefaultMaxLargeInFlight = 1
 	// largeCooldown is how many times as long as a large review held its
-	// slot the slot stays taken after the answer: 2 keeps large reviews to
-	// a third of a core, a tenth of a second every 0.3 s for the issue's
-	// Ingress, and legitimate large reviews (a few milliseconds each) wait
+	// slot the slot stays taken after the answer: 4 keeps large reviews to
+	// a fifth of a core (BenchmarkHostileLoad measured 2 as too much on two
+	// cores: small reviews' p99 at 1.8-2.3 times the quiet one, 1.1-1.7
+	// with 4), and legitimate large reviews (a few milliseconds each) wait
 	// no longer than that.
-	largeCooldown = 2
+	largeCooldown = 4
 )
 
 // Limiter bounds the reviews in flight, the bodies of the large ones, and the
