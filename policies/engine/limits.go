@@ -9,7 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// Caps on the objects devgate reviews (SPEC 8). The mutating webhook sees an
+// Caps on the objects devgate reviews . The mutating webhook sees an
 // object before the API server validates it, so an object of any shape up to
 // the API server's 3 MiB request limit reaches the policies; even a server-side
 // dry run, which stores nothing, does. An object beyond a cap is denied, with a
@@ -78,7 +78,7 @@ var mutatedLimits = limits{MaxObjectValues + 4096, MaxAnnotations + 16, MaxAnnot
 // capDetail is appended to every cap's denial: what the cap is, and where
 // caps are documented.
 func capDetail(what string) string {
-	return fmt.Sprintf(" (devgate's cap on %s, SPEC 8; see docs/operations.md, \"Limits\")", what)
+	return fmt.Sprintf(" (devgate's cap on %s; see docs/operations.md, \"Limits\")", what)
 }
 
 func tooMany(p *field.Path, n, limit int, what string) *field.Error {
