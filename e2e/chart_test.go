@@ -23,11 +23,13 @@ const tenant = "e2e-tenant"
 
 // TestChart follows one release through its life: the chart's webhook
 // configurations admit, mutate and deny; a server-side dry run creates
-// nothing; `helm upgrade` with a new domain reaches the running devgate
+// nothing; an invited user joins through nginx and signs in with the chart's
+// auth service (onboarding, before the upgrade changes the domain); `helm
+// upgrade` with a new domain reaches the running devgate
 // without a restart; `helm uninstall` leaves nothing behind. The features
 // run in this order.
 func TestChart(t *testing.T) {
-	testenv.Test(t, admission(), applicationChart(), dryRun(), upgrade(), rbacIsWhatTheCodeCalls(serverCalls), uninstall())
+	testenv.Test(t, admission(), applicationChart(), dryRun(), onboarding(), upgrade(), rbacIsWhatTheCodeCalls(serverCalls), uninstall())
 }
 
 func admission() features.Feature {

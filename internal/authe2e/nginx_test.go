@@ -5,34 +5,19 @@
 package authe2e
 
 import (
-	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
-	"encoding/json"
-	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
-	"syscall"
 	"testing"
-	"text/template"
 	"time"
 
 	"github.com/go-logr/logr/testr"
@@ -45,6 +30,7 @@ import (
 
 	"devgate.dev/devgate/internal/auth"
 	"devgate.dev/devgate/internal/controlplane"
+	"devgate.dev/devgate/internal/nginxtest"
 	"devgate.dev/devgate/policies/config"
 	"devgate.dev/devgate/policies/ingress"
 	"devgate.dev/devgate/policies/service"
@@ -61,33 +47,6 @@ const (
 	authUser = "system:serviceaccount:devgate:devgate-auth"
 )
 
-// nginxModules are the dynamic modules behind ingress-nginx's
-// set_escape_uri (Debian's libnginx-mod-http-set-misc and its NDK).
-var nginxModules = []string{"ndk_http_module.so", "ngx_http_set_misc_module.so"}
-
-// findNginx returns nginx and its modules directory. Outside CI a missing
-// nginx skips the test; in CI it fails it: `make nginx` provides it.
-func findNginx(t *testing.T) (bin, modules string) {
-	t.Helper()
-	bin = "/usr/sbin/nginx"
-	if _, err := os.Stat(bin); err != nil {
-		if bin, err = exec.LookPath("nginx"); err != nil {
-			msg := "nginx not found at /usr/sbin/nginx or in $PATH: `make nginx` installs Debian's (as root)"
-			if os.Getenv("CI") != "" {
-				t.Fatal(msg)
-			}
-			t.Skip(msg)
-		}
-	}
-	modules = "/usr/lib/nginx/modules"
-	for _, m := range nginxModules {
-		if _, err := os.Stat(filepath.Join(modules, m)); err != nil {
-			t.Fatalf("nginx module %s missing in %s: `make nginx` installs libnginx-mod-http-set-misc", m, modules)
-		}
-	}
-	return bin, modules
-}
-
 // randomToken is a strong, label-safe token.
 func randomToken(t *testing.T) string {
 	b := make([]byte, 16)
@@ -100,13 +59,12 @@ func randomToken(t *testing.T) string {
 type fixture struct {
 	admin   *kubernetes.Clientset
 	tokens  map[string]string // name -> token value
-	backend *backend
-	nginx   string // 127.0.0.1:port
-	pool    *x509.CertPool
+	backend *nginxtest.Backend
+	nginx   *nginxtest.Nginx
 }
 
 func TestPrivateEndpointThroughNginx(t *testing.T) {
-	nginxBin, modules := findNginx(t)
+	nginxBin, modules := nginxtest.Find(t)
 	ctrllog.SetLogger(testr.New(t))
 	cp, err := controlplane.Start(controlplane.Options{Dir: t.TempDir(), WithoutControllerManager: true})
 	if err != nil {
@@ -117,7 +75,7 @@ func TestPrivateEndpointThroughNginx(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	f := &fixture{admin: kubernetes.NewForConfigOrDie(cp.Config), backend: newBackend(t)}
+	f := &fixture{admin: kubernetes.NewForConfigOrDie(cp.Config), backend: nginxtest.NewBackend(t)}
 	f.seed(t)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -143,10 +101,14 @@ func TestPrivateEndpointThroughNginx(t *testing.T) {
 	// A second browser endpoint, to replay web's session and codes against.
 	docs := ing.DeepCopy()
 	docs.Spec.Rules[0].Host = "docs-" + namespace + "." + domain
-	f.pool = startNginx(t, nginxBin, modules, f, ln.Addr().String(),
-		endpointFromIngress(t, ing.Spec.Rules[0].Host, ing.Annotations),
-		endpointFromIngress(t, api.Spec.Rules[0].Host, api.Annotations),
-		endpointFromIngress(t, docs.Spec.Rules[0].Host, docs.Annotations))
+	f.nginx = nginxtest.Start(t, nginxtest.Options{
+		Bin: nginxBin, ModulesDir: modules, Domain: domain, Auth: ln.Addr().String(), Backend: f.backend.Addr,
+		Endpoints: []nginxtest.Endpoint{
+			nginxtest.EndpointFromIngress(t, ing.Spec.Rules[0].Host, ing.Annotations),
+			nginxtest.EndpointFromIngress(t, api.Spec.Rules[0].Host, api.Annotations),
+			nginxtest.EndpointFromIngress(t, docs.Spec.Rules[0].Host, docs.Annotations),
+		},
+	})
 
 	web := "https://" + ing.Spec.Rules[0].Host
 	apiURL := "https://" + api.Spec.Rules[0].Host
@@ -155,7 +117,7 @@ func TestPrivateEndpointThroughNginx(t *testing.T) {
 	t.Run("browser without credentials is sent to sign in", func(t *testing.T) {
 		res := f.do(t, nil, "GET", web+"/app/page?x=1&y=a%20b", nil, map[string]string{"Accept": "text/html"})
 		wantSigninRedirect(t, res, web+"/app/page?x=1&y=a%20b")
-		f.backend.mustNotSee(t)
+		f.backend.MustNotSee(t)
 	})
 	t.Run("no credentials: 401", func(t *testing.T) {
 		res := f.do(t, nil, "GET", apiURL+"/v1/things", nil, nil)
@@ -163,18 +125,18 @@ func TestPrivateEndpointThroughNginx(t *testing.T) {
 		if !strings.HasPrefix(res.Header.Get("WWW-Authenticate"), "Bearer") {
 			t.Errorf("WWW-Authenticate = %q", res.Header.Get("WWW-Authenticate"))
 		}
-		f.backend.mustNotSee(t)
+		f.backend.MustNotSee(t)
 	})
 	t.Run("unknown, disabled and expired tokens: 401", func(t *testing.T) {
 		for _, tok := range []string{randomToken(t), f.tokens["disabled"], f.tokens["expired"]} {
 			wantStatus(t, f.do(t, nil, "GET", apiURL+"/", nil, bearer(tok)), http.StatusUnauthorized)
 			wantSigninRedirect(t, f.do(t, nil, "GET", web+"/", nil, bearer(tok)), web+"/")
 		}
-		f.backend.mustNotSee(t)
+		f.backend.MustNotSee(t)
 	})
 	t.Run("user without access to the namespace: 403", func(t *testing.T) {
 		wantStatus(t, f.do(t, nil, "GET", web+"/", nil, bearer(f.tokens["outsider"])), http.StatusForbidden)
-		f.backend.mustNotSee(t)
+		f.backend.MustNotSee(t)
 	})
 	t.Run("member: 200 with the user headers", func(t *testing.T) {
 		h := bearer(f.tokens["member"])
@@ -182,13 +144,13 @@ func TestPrivateEndpointThroughNginx(t *testing.T) {
 		h["X-Auth-Request-Email"] = "admin@evil.example"
 		res := f.do(t, nil, "POST", web+"/app?q=1", strings.NewReader("body"), h)
 		wantStatus(t, res, http.StatusOK)
-		f.backend.mustSee(t, seen{User: member, Email: member, HasEmail: true, URI: "/app?q=1", Method: "POST", Body: "body"})
+		f.backend.MustSee(t, seen{User: member, Email: member, HasEmail: true, URI: "/app?q=1", Method: "POST", Body: "body"})
 	})
 	t.Run("ServiceAccount token: 200 without email", func(t *testing.T) {
 		h := bearer(f.tokens["serviceaccount"])
 		h["X-Auth-Request-Email"] = "admin@evil.example"
 		wantStatus(t, f.do(t, nil, "GET", apiURL+"/", nil, h), http.StatusOK)
-		f.backend.mustSee(t, seen{User: "system:serviceaccount:" + namespace + ":ci", URI: "/", Method: "GET"})
+		f.backend.MustSee(t, seen{User: "system:serviceaccount:" + namespace + ":ci", URI: "/", Method: "GET"})
 	})
 	t.Run("sign-in page refuses foreign redirect targets", func(t *testing.T) {
 		for _, rd := range []string{"https://evil.com/", "//evil.com", "https://" + domain + ".evil.com/", "http://web-team-a." + domain + "/"} {
@@ -211,7 +173,7 @@ func TestPrivateEndpointThroughNginx(t *testing.T) {
 		res = f.do(t, jar, "GET", codeURL, nil, nil)
 		wantStatus(t, res, http.StatusOK)
 		wantHostOnly(t, res.Header.Get("Set-Cookie"))
-		if got := f.backend.mustSee(t, seen{User: member, Email: member, HasEmail: true, URI: strings.TrimPrefix(codeURL, web), Method: "GET"}); got.Cookie != "" {
+		if got := f.backend.MustSee(t, seen{User: member, Email: member, HasEmail: true, URI: strings.TrimPrefix(codeURL, web), Method: "GET"}); got.Cookie != "" {
 			t.Fatalf("the backend got a cookie with the code: %q", got.Cookie)
 		}
 		if u, _ := url.Parse(docsURL); len(jar.Cookies(u)) != 0 {
@@ -220,7 +182,7 @@ func TestPrivateEndpointThroughNginx(t *testing.T) {
 		res = f.do(t, jar, "GET", web+"/next", nil, nil)
 		wantStatus(t, res, http.StatusOK)
 		// What web's backend saw: the session of web, nothing else.
-		captured := f.backend.mustSee(t, seen{User: member, Email: member, HasEmail: true, URI: "/next", Method: "GET"}).Cookie
+		captured := f.backend.MustSee(t, seen{User: member, Email: member, HasEmail: true, URI: "/next", Method: "GET"}).Cookie
 		if captured != auth.CookieName+"="+jarCookie(t, jar, web) {
 			t.Fatalf("web's backend saw Cookie %q, want web's session only", captured)
 		}
@@ -232,7 +194,7 @@ func TestPrivateEndpointThroughNginx(t *testing.T) {
 		wantSigninRedirect(t, f.do(t, nil, "GET", web+"/", nil, map[string]string{"Cookie": auth.CookieName + "=" + signinSession}), web+"/")
 		// The code, as web's access log shows it, is spent.
 		wantSigninRedirect(t, f.do(t, nil, "GET", codeURL, nil, nil), codeURL)
-		f.backend.mustNotSee(t)
+		f.backend.MustNotSee(t)
 
 		// Signed in, the sign-in page hands out a fresh code without the
 		// form: here for web, and tried first on docs, which refuses it.
@@ -242,22 +204,22 @@ func TestPrivateEndpointThroughNginx(t *testing.T) {
 		onDocs := docsURL + strings.TrimPrefix(fresh, web)
 		wantSigninRedirect(t, f.do(t, nil, "GET", onDocs, nil, nil), onDocs)
 		wantStatus(t, f.do(t, nil, "GET", apiURL+strings.TrimPrefix(fresh, web), nil, nil), http.StatusUnauthorized)
-		f.backend.mustNotSee(t)
+		f.backend.MustNotSee(t)
 		// On its own host, once.
 		res = f.do(t, nil, "GET", fresh, nil, nil)
 		wantStatus(t, res, http.StatusOK)
 		wantHostOnly(t, res.Header.Get("Set-Cookie"))
-		f.backend.drain()
+		f.backend.Drain()
 		wantSigninRedirect(t, f.do(t, nil, "GET", fresh, nil, nil), fresh)
-		f.backend.mustNotSee(t)
+		f.backend.MustNotSee(t)
 
 		// A code for docs gives docs a session of its own.
 		res = f.do(t, jar, "GET", "https://"+domain+"/auth/signin?rd="+url.QueryEscape(docsURL+"/"), nil, nil)
 		wantStatus(t, res, http.StatusSeeOther)
 		wantStatus(t, f.do(t, jar, "GET", wantCodeRedirect(t, res, docsURL+"/"), nil, nil), http.StatusOK)
-		f.backend.drain()
+		f.backend.Drain()
 		wantStatus(t, f.do(t, jar, "GET", docsURL+"/page", nil, nil), http.StatusOK)
-		f.backend.mustSee(t, seen{User: member, Email: member, HasEmail: true, URI: "/page", Method: "GET"})
+		f.backend.MustSee(t, seen{User: member, Email: member, HasEmail: true, URI: "/page", Method: "GET"})
 		if jarCookie(t, jar, docsURL) == jarCookie(t, jar, web) {
 			t.Fatal("docs and web share a session")
 		}
@@ -284,7 +246,7 @@ func TestPrivateEndpointThroughNginx(t *testing.T) {
 				}
 				time.Sleep(100 * time.Millisecond)
 			}
-			f.backend.drain()
+			f.backend.Drain()
 		}
 		signIn := func(jar http.CookieJar, rd string) {
 			t.Helper()
@@ -293,14 +255,14 @@ func TestPrivateEndpointThroughNginx(t *testing.T) {
 				"Content-Type": "application/x-www-form-urlencoded", "Origin": "https://" + domain})
 			wantStatus(t, res, http.StatusSeeOther)
 			wantStatus(t, f.do(t, jar, "GET", wantCodeRedirect(t, res, rd), nil, nil), http.StatusOK)
-			f.backend.drain()
+			f.backend.Drain()
 		}
 		create("recreated", token)
 		resolves(token)
 		jar, _ := cookiejar.New(nil)
 		signIn(jar, web+"/before")
 		wantStatus(t, f.do(t, jar, "GET", web+"/still", nil, nil), http.StatusOK)
-		f.backend.drain()
+		f.backend.Drain()
 		old := jarCookie(t, jar, web)
 
 		// Deleted and created again with the same token: a new UID.
@@ -316,14 +278,14 @@ func TestPrivateEndpointThroughNginx(t *testing.T) {
 		resolves(token)
 		res := f.do(t, nil, "GET", web+"/after", nil, map[string]string{"Cookie": auth.CookieName + "=" + old})
 		wantSigninRedirect(t, res, web+"/after")
-		f.backend.mustNotSee(t)
+		f.backend.MustNotSee(t)
 		wantStatus(t, f.do(t, nil, "GET", apiURL+"/", nil, map[string]string{"Cookie": auth.CookieName + "=" + old}), http.StatusUnauthorized)
-		f.backend.mustNotSee(t)
+		f.backend.MustNotSee(t)
 		// The token itself still works: signing in again opens the endpoint.
 		fresh, _ := cookiejar.New(nil)
 		signIn(fresh, web+"/again")
 		wantStatus(t, f.do(t, fresh, "GET", web+"/again2", nil, nil), http.StatusOK)
-		f.backend.mustSee(t, seen{User: member, Email: member, HasEmail: true, URI: "/again2", Method: "GET"})
+		f.backend.MustSee(t, seen{User: member, Email: member, HasEmail: true, URI: "/again2", Method: "GET"})
 		for _, n := range []string{"recreated", "recreated-sentinel"} {
 			_ = secrets.Delete(ctx, n, metav1.DeleteOptions{})
 		}
@@ -350,10 +312,10 @@ func TestPrivateEndpointThroughNginx(t *testing.T) {
 		res = f.do(t, jar, "GET", loc, nil, nil)
 		wantStatus(t, res, http.StatusOK)
 		wantHostOnly(t, res.Header.Get("Set-Cookie"))
-		f.backend.mustSee(t, seen{User: member, Email: member, HasEmail: true, URI: strings.TrimPrefix(loc, web), Method: "GET"})
+		f.backend.MustSee(t, seen{User: member, Email: member, HasEmail: true, URI: strings.TrimPrefix(loc, web), Method: "GET"})
 		res = f.do(t, jar, "GET", web+"/dashboard?tab=1", nil, nil)
 		wantStatus(t, res, http.StatusOK)
-		f.backend.mustSee(t, seen{User: member, Email: member, HasEmail: true, URI: "/dashboard?tab=1", Method: "GET"})
+		f.backend.MustSee(t, seen{User: member, Email: member, HasEmail: true, URI: "/dashboard?tab=1", Method: "GET"})
 
 		// A cookie altered by hand is refused.
 		cookie := jarCookie(t, jar, web)
@@ -379,7 +341,7 @@ func TestPrivateEndpointThroughNginx(t *testing.T) {
 				break
 			}
 			wantStatus(t, res, http.StatusOK)
-			f.backend.drain()
+			f.backend.Drain()
 			if time.Now().After(deadline) {
 				t.Fatal("the session outlived its disabled token by 30s")
 			}
@@ -393,7 +355,7 @@ func TestPrivateEndpointThroughNginx(t *testing.T) {
 			map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
 		wantStatus(t, res, http.StatusSeeOther)
 		wantStatus(t, f.do(t, jar, "GET", wantCodeRedirect(t, res, web+"/"), nil, nil), http.StatusForbidden)
-		f.backend.mustNotSee(t)
+		f.backend.MustNotSee(t)
 	})
 }
 
@@ -508,299 +470,11 @@ func startAuth(t *testing.T, admin *rest.Config, ln net.Listener) *config.Config
 	}
 }
 
-// endpoint is one Ingress host as ingress-nginx renders it from the external-auth annotations.
-type endpoint struct {
-	Host, AuthURL, AuthHost, SigninURL string
-	ResponseHeaders                    []responseHeader
-}
-
-type responseHeader struct {
-	Index     int
-	Name, Var string
-}
-
-// endpointFromIngress translates annotations as ingress-nginx's
-// externalauth parser and template functions do.
-func endpointFromIngress(t *testing.T, host string, annotations map[string]string) endpoint {
-	t.Helper()
-	e := endpoint{Host: host, AuthURL: annotations[ingress.AnnotationAuthURL]}
-	u, err := url.Parse(e.AuthURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.AuthHost = u.Hostname()
-	// buildAuthSignURL: rd is appended unless the URL has one (devgate's does).
-	if signin := annotations[ingress.AnnotationAuthSignin]; signin != "" {
-		su, err := url.Parse(signin)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, ok := su.Query()["rd"]; !ok {
-			sep := "?"
-			if strings.Contains(signin, "?") {
-				sep = "&"
-			}
-			signin += sep + "rd=$pass_access_scheme://$http_host$escaped_request_uri"
-		}
-		e.SigninURL = signin
-	}
-	// buildAuthResponseHeaders.
-	for i, h := range strings.Split(annotations[ingress.AnnotationAuthResponseHeaders], ",") {
-		h = strings.TrimSpace(h)
-		if h == "" {
-			continue
-		}
-		e.ResponseHeaders = append(e.ResponseHeaders, responseHeader{Index: i, Name: h,
-			Var: strings.ToLower(strings.ReplaceAll(h, "-", "_"))})
-	}
-	return e
-}
-
-// nginxConf mirrors what ingress-nginx's nginx.tmpl renders for a location
-// with auth-url, auth-signin and auth-response-headers (its Lua balancer
-// replaced by a plain proxy_pass), plus the auth service's own Ingress on the
-// bare domain and a default server.
-var nginxConf = template.Must(template.New("nginx").Parse(`
-pid {{.Dir}}/nginx.pid;
-error_log {{.Dir}}/error.log info;
-worker_processes 1;
-{{range .Modules}}load_module {{.}};
-{{end}}
-events { worker_connections 128; }
-http {
-  access_log {{.Dir}}/access.log;
-  client_body_temp_path {{.Dir}}/client_body;
-  proxy_temp_path {{.Dir}}/proxy;
-  fastcgi_temp_path {{.Dir}}/fastcgi;
-  uwsgi_temp_path {{.Dir}}/uwsgi;
-  scgi_temp_path {{.Dir}}/scgi;
-  ssl_certificate {{.Dir}}/tls.crt;
-  ssl_certificate_key {{.Dir}}/tls.key;
-
-  server {
-    listen {{.Listen}} ssl default_server;
-    server_name _;
-    return 404;
-  }
-
-  # The auth service's Ingress: https://<domain>/auth/ (the chart's).
-  server {
-    listen {{.Listen}} ssl;
-    server_name {{.Domain}};
-    location /auth/ {
-      proxy_set_header Host $http_host;
-      proxy_set_header X-Real-IP $remote_addr;
-      proxy_set_header X-Forwarded-For $remote_addr;
-      proxy_set_header X-Forwarded-Proto $scheme;
-      proxy_http_version 1.1;
-      proxy_pass http://{{.Auth}};
-    }
-  }
-{{range $i, $e := .Endpoints}}
-  server {
-    listen {{$.Listen}} ssl;
-    server_name {{$e.Host}};
-
-    location = /_external-auth-Lw-Prefix {
-      internal;
-
-      proxy_pass_request_body     off;
-      proxy_set_header            Content-Length          "";
-      proxy_set_header            X-Forwarded-Proto       "";
-
-      proxy_set_header            Host                    {{$e.AuthHost}};
-      proxy_set_header            X-Original-URL          $scheme://$http_host$request_uri;
-      proxy_set_header            X-Original-Method       $request_method;
-      proxy_set_header            X-Sent-From             "nginx-ingress-controller";
-      proxy_set_header            X-Real-IP               $remote_addr;
-      proxy_set_header            X-Forwarded-For         $remote_addr;
-      proxy_set_header            X-Auth-Request-Redirect $request_uri;
-
-      proxy_buffering                         off;
-      proxy_buffer_size                       4k;
-      proxy_buffers                           4 4k;
-      proxy_request_buffering                 on;
-      proxy_http_version                      1.1;
-
-      proxy_ssl_server_name       on;
-      proxy_pass_request_headers  on;
-      client_max_body_size        1m;
-
-      set $target {{$e.AuthURL}};
-      proxy_pass $target;
-    }
-{{if $e.SigninURL}}
-    location @signin-{{$i}} {
-      internal;
-
-      add_header Set-Cookie $auth_cookie;
-
-      return 302 {{$e.SigninURL}};
-    }
-{{end}}
-    location / {
-      set $pass_access_scheme  $scheme;
-      set $best_http_host      $http_host;
-      port_in_redirect off;
-
-      # this location requires authentication
-      auth_request        /_external-auth-Lw-Prefix;
-      auth_request_set    $auth_cookie $upstream_http_set_cookie;
-      add_header          Set-Cookie $auth_cookie;
-{{range $e.ResponseHeaders}}      auth_request_set $authHeader{{.Index}} $upstream_http_{{.Var}};
-      proxy_set_header '{{.Name}}' $authHeader{{.Index}};
-{{end}}
-{{if $e.SigninURL}}      set_escape_uri $escaped_request_uri $request_uri;
-      error_page 401 = @signin-{{$i}};
-{{end}}
-      proxy_set_header Host              $best_http_host;
-      proxy_set_header X-Real-IP         $remote_addr;
-      proxy_set_header X-Forwarded-For   $remote_addr;
-      proxy_set_header X-Forwarded-Proto $pass_access_scheme;
-      proxy_http_version 1.1;
-      proxy_pass http://{{$.Backend}};
-    }
-  }
-{{end}}
-}
-`))
-
-// startNginx writes a certificate for the domain and its subdomains and the
-// configuration, starts nginx on a free loopback port, and stops it (and its
-// workers) when the test ends. It returns the pool that trusts the certificate.
-func startNginx(t *testing.T, bin, modulesDir string, f *fixture, authAddr string, endpoints ...endpoint) *x509.CertPool {
-	t.Helper()
-	dir := t.TempDir()
-	pool := writeCertificate(t, dir)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.nginx = ln.Addr().String()
-	ln.Close()
-	var modules []string
-	for _, m := range nginxModules {
-		modules = append(modules, filepath.Join(modulesDir, m))
-	}
-	var conf bytes.Buffer
-	if err := nginxConf.Execute(&conf, map[string]any{
-		"Dir": dir, "Listen": f.nginx, "Domain": domain, "Auth": authAddr,
-		"Backend": f.backend.addr, "Endpoints": endpoints, "Modules": modules,
-	}); err != nil {
-		t.Fatal(err)
-	}
-	confPath := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(confPath, conf.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-p", dir, "-c", confPath, "-e", filepath.Join(dir, "error.log"), "-g", "daemon off;")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	// Its own process group, so stopping it reaches the workers too, and
-	// killed with the test binary.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGQUIT)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-		if t.Failed() {
-			logs, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Logf("nginx error.log:\n%s", lastLines(string(logs), 40))
-		}
-	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			logs, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Fatalf("nginx exited: %v\n%s\n%s\nconfiguration:\n%s", err, out.String(), lastLines(string(logs), 20), conf.String())
-		default:
-		}
-		if c, err := net.Dial("tcp", f.nginx); err == nil {
-			c.Close()
-			return pool
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("nginx does not listen after 20s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func writeCertificate(t *testing.T, dir string) *x509.CertPool {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: domain},
-		DNSNames:     []string{domain, "*." + domain},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IsCA:         true, BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	if err := os.WriteFile(filepath.Join(dir, "tls.crt"), certPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "tls.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(certPEM)
-	return pool
-}
-
 // do sends a request for any https://*.<domain> URL to nginx, as a browser
 // would after DNS, without following redirects.
 func (f *fixture) do(t *testing.T, jar http.CookieJar, method, rawURL string, body io.Reader, header map[string]string) *http.Response {
 	t.Helper()
-	dialer := &net.Dialer{Timeout: 5 * time.Second}
-	client := &http.Client{
-		Jar:     jar,
-		Timeout: 15 * time.Second,
-		Transport: &http.Transport{
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				return dialer.DialContext(ctx, "tcp", f.nginx)
-			},
-			TLSClientConfig: &tls.Config{RootCAs: f.pool, MinVersion: tls.VersionTLS12},
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	req, err := http.NewRequest(method, rawURL, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	res, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, rawURL, err)
-	}
-	t.Cleanup(func() { res.Body.Close() })
-	return res
+	return f.nginx.Do(t, jar, method, rawURL, body, header)
 }
 
 func bearer(token string) map[string]string {
@@ -873,88 +547,10 @@ func jarCookie(t *testing.T, jar http.CookieJar, rawURL string) string {
 
 func readAll(t *testing.T, res *http.Response) string {
 	t.Helper()
-	b, err := io.ReadAll(res.Body)
-	if err != nil && !errors.Is(err, io.EOF) {
-		t.Fatal(err)
-	}
-	return string(b)
+	return nginxtest.ReadAll(t, res)
 }
 
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
+func lastLines(s string, n int) string { return nginxtest.LastLines(s, n) }
 
 // seen is what the backend received.
-type seen struct {
-	User, Email string
-	HasEmail    bool
-	URI, Method string
-	Body        string
-	// Cookie is the Cookie header the backend got; mustSee compares it only
-	// when the wanted one sets it.
-	Cookie string
-}
-
-// backend is the private endpoint's application: it records each request.
-type backend struct {
-	addr string
-	got  chan seen
-	hits atomic.Int64
-}
-
-func newBackend(t *testing.T) *backend {
-	b := &backend{got: make(chan seen, 100)}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		_, hasEmail := r.Header[http.CanonicalHeaderKey(auth.HeaderEmail)]
-		s := seen{User: r.Header.Get(auth.HeaderUser), Email: r.Header.Get(auth.HeaderEmail), HasEmail: hasEmail,
-			URI: r.URL.RequestURI(), Method: r.Method, Body: string(body), Cookie: r.Header.Get("Cookie")}
-		b.hits.Add(1)
-		b.got <- s
-		_ = json.NewEncoder(w).Encode(s)
-	}))
-	t.Cleanup(srv.Close)
-	b.addr = srv.Listener.Addr().String()
-	return b
-}
-
-func (b *backend) mustSee(t *testing.T, want seen) seen {
-	t.Helper()
-	select {
-	case got := <-b.got:
-		cmp := got
-		if want.Cookie == "" {
-			cmp.Cookie = ""
-		}
-		if cmp != want {
-			t.Fatalf("backend saw %+v, want %+v", got, want)
-		}
-		return got
-	default:
-		t.Fatal("the request did not reach the backend")
-	}
-	return seen{}
-}
-
-func (b *backend) mustNotSee(t *testing.T) {
-	t.Helper()
-	select {
-	case got := <-b.got:
-		t.Fatalf("a refused request reached the backend: %+v", got)
-	default:
-	}
-}
-
-func (b *backend) drain() {
-	for {
-		select {
-		case <-b.got:
-		default:
-			return
-		}
-	}
-}
+type seen = nginxtest.Seen
