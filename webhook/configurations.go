@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -98,13 +99,13 @@ func sortedKeys[V any](m map[schema.GroupVersionResource]V) []schema.GroupVersio
 		gvrs = append(gvrs, gvr)
 	}
 	slices.SortFunc(gvrs, func(a, b schema.GroupVersionResource) int {
-		if c := compare(a.Group, b.Group); c != 0 {
+		if c := cmp.Compare(a.Group, b.Group); c != 0 {
 			return c
 		}
-		if c := compare(a.Version, b.Version); c != 0 {
+		if c := cmp.Compare(a.Version, b.Version); c != 0 {
 			return c
 		}
-		return compare(a.Resource, b.Resource)
+		return cmp.Compare(a.Resource, b.Resource)
 	})
 	return gvrs
 }
@@ -226,16 +227,6 @@ func normalizeCondition(cond string) string {
 		}
 	}
 	return strings.Join(lines, "\n  ")
-}
-
-func compare(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // namespaceSelector keeps the API server from calling devgate for the

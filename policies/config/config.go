@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 )
 
@@ -194,10 +195,10 @@ func (c *Config) SetDefaults() {
 		c.TLS.Mode = TLSModeDefaultCertificate
 	}
 	if c.ConvertLoadBalancedServices == nil {
-		c.ConvertLoadBalancedServices = ptr(true)
+		c.ConvertLoadBalancedServices = ptr.To(true)
 	}
 	if c.DenySnippets == nil {
-		c.DenySnippets = ptr(true)
+		c.DenySnippets = ptr.To(true)
 	}
 	if c.PrivateEndpoints.AuthURL == "" && c.Domain != "" {
 		c.PrivateEndpoints.AuthURL = "https://" + c.Domain + "/auth/verify"
@@ -212,7 +213,7 @@ func (c *Config) SetDefaults() {
 	// `devgate dev` can tell whether the file chose one.
 	c.Auth.PublicURL = strings.TrimRight(c.Auth.PublicURL, "/")
 	if c.Auth.TokenSignIn == nil {
-		c.Auth.TokenSignIn = ptr(true)
+		c.Auth.TokenSignIn = ptr.To(true)
 	}
 	if c.Tokens.MaxTTL == nil {
 		c.Tokens.MaxTTL = &metav1.Duration{Duration: 2160 * time.Hour}
@@ -393,5 +394,3 @@ func (c *Config) IsIssuer(username string) bool { return slices.Contains(c.Token
 func (c *Config) IsSystemDeleter(username string) bool {
 	return username != "" && slices.Contains(c.Tokens.SystemDeleters, username)
 }
-
-func ptr[T any](v T) *T { return &v }
