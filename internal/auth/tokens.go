@@ -161,18 +161,15 @@ func secretIdentity(s *corev1.Secret, cfg *config.Config, now time.Time) (Identi
 	if user == "" || !headerSafe(user) {
 		return Identity{}, errInvalidToken
 	}
-	maxTTL := cfg.MaxTTLMillis()
-	ttl := maxTTL
-	if v := string(s.Data[tokens.KeyTTL]); v != "" {
-		parsed, err := tokens.ParseTTL(v)
-		if err != nil || parsed <= 0 {
-			return Identity{}, errInvalidToken
-		}
-		ttl = min(parsed, maxTTL)
+	// The lifetime rule is the token policy's own (tokens.Expiry).
+	expires, err := tokens.Expiry(s, cfg)
+	if err != nil && s.CreationTimestamp.IsZero() {
+		return Identity{}, errExpiredToken
 	}
-	// ttl <= maxTTL, itself a time.Duration: no overflow.
-	expires := s.CreationTimestamp.Add(time.Duration(ttl) * time.Millisecond)
-	if s.CreationTimestamp.IsZero() || !now.Before(expires) {
+	if err != nil {
+		return Identity{}, errInvalidToken
+	}
+	if !now.Before(expires) {
 		return Identity{}, errExpiredToken
 	}
 	return Identity{User: user, Groups: []string{groupAuthenticated}, Email: emailOf(user), Expires: expires,

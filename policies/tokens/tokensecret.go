@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -214,8 +215,21 @@ func validateTokenUpdate(req *policies.Request, old, s *corev1.Secret) policies.
 			}
 		}
 		res.Warnings = append(res.Warnings, longTTLWarnings(s, ttl, maxTTL)...)
+		res.Warnings = append(res.Warnings, expiredWarnings(old, req)...)
 	}
 	return res
+}
+
+// expiredWarnings warns that the stored token has expired (Expiry): the
+// update is allowed, but the token signs nobody in any more. devgate check
+// shows it for a token Secret given with --old.
+func expiredWarnings(old *corev1.Secret, req *policies.Request) []string {
+	exp, err := Expiry(old, req.Config)
+	if err != nil || now().Before(exp) {
+		return nil
+	}
+	return []string{fmt.Sprintf("%s: the token expired at %s (its creation time plus its ttl): it is refused at sign-in; create a new token Secret",
+		secretPath(old, KeyTTL), exp.UTC().Format(time.RFC3339))}
 }
 
 // checkReenable denies a non-admin who turns a disabled token back on:
