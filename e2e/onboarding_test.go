@@ -113,42 +113,13 @@ func onboarding() features.Feature {
 			}
 			// `devgate auth --config=<the ConfigMap's file> --namespace=<release
 			// namespace> --cookie-secret-file=<the chart's Secret>`, on loopback.
-			srv, err := auth.New(auth.Options{
+			nginxtest.StartAuth(t, auth.Options{
 				ConfigPath: s.configPath, RestConfig: asAuth, Listener: ln,
 				CookieSecret:   bytes.TrimSpace([]byte(cookieSecret(ctx, t))),
 				AccessCacheTTL: auth.DefaultAccessCacheTTL, ConfigPollInterval: 200 * time.Millisecond,
 				Namespace: releaseNS,
 				Logger:    testr.NewWithOptions(t, testr.Options{Verbosity: 1}),
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			authCtx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- srv.Start(authCtx) }()
-			t.Cleanup(func() {
-				cancel()
-				if err := <-done; err != nil {
-					t.Errorf("devgate auth: %v", err)
-				}
-			})
-			eventually(t, time.Minute, func() error {
-				select {
-				case err := <-done:
-					done <- err
-					return fmt.Errorf("devgate auth exited: %v", err)
-				default:
-				}
-				res, err := http.Get("http://" + authAddr + "/readyz")
-				if err != nil {
-					return err
-				}
-				res.Body.Close()
-				if res.StatusCode != http.StatusOK {
-					return fmt.Errorf("/readyz: %d", res.StatusCode)
-				}
-				return nil
-			})
+			}, nil)
 
 			backend = nginxtest.NewBackend(t)
 			proxy = nginxtest.Start(t, nginxtest.Options{

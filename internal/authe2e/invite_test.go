@@ -29,6 +29,7 @@ import (
 
 	"devgate.dev/devgate/internal/auth"
 	"devgate.dev/devgate/internal/controlplane"
+	"devgate.dev/devgate/internal/nginxtest"
 	"devgate.dev/devgate/policies/config"
 	"devgate.dev/devgate/policies/tokens"
 )
@@ -85,41 +86,12 @@ func startInviteAuth(t *testing.T, admin *rest.Config, configPath string) *runni
 		t.Fatal(err)
 	}
 	logs := &logBuffer{}
-	srv, err := auth.New(auth.Options{
+	stop := nginxtest.StartAuth(t, auth.Options{
 		ConfigPath: configPath, RestConfig: asAuth, Listener: ln, CookieSecret: secret,
 		AccessCacheTTL: time.Second, FailureBurst: 10_000, Namespace: usersNamespace,
 		Logger: funcr.New(logs.write, funcr.Options{Verbosity: 1}),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Start(ctx) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	deadline := time.Now().Add(time.Minute)
-	for {
-		res, err := http.Get(base + "/readyz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return &runningAuth{base: base, cfg: cfg, log: logs, stop: stop}
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the auth service is not ready after a minute: %v\n%s", err, logs)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	}, logs)
+	return &runningAuth{base: base, cfg: cfg, log: logs, stop: stop}
 }
 
 type answer struct {

@@ -434,40 +434,14 @@ func startAuth(t *testing.T, admin *rest.Config, ln net.Listener) *config.Config
 	if _, err := rand.Read(secret); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := auth.New(auth.Options{
+	nginxtest.StartAuth(t, auth.Options{
 		ConfigPath: configPath, RestConfig: asAuth, Listener: ln, CookieSecret: secret,
 		AccessCacheTTL: time.Second,
 		// Every request of this test comes from 127.0.0.1.
 		FailureBurst: 10_000,
 		Logger:       testr.NewWithOptions(t, testr.Options{Verbosity: 1}),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	ready := "http://" + ln.Addr().String() + "/readyz"
-	deadline := time.Now().Add(time.Minute)
-	for {
-		res, err := http.Get(ready)
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return cfg
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the auth service is not ready after a minute: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	}, nil)
+	return cfg
 }
 
 // do sends a request for any https://*.<domain> URL to nginx, as a browser
