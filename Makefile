@@ -143,6 +143,7 @@ bench: ## Run the benchmarks into bin/bench/bench.txt (figures and how to read t
 	$(bench_go) -bench=. -benchmem ./policies/all ./internal/check | tee -a $(BENCH_OUT)
 	$(bench_go) -bench='ServeHTTP|TokenIndex' -benchmem ./internal/bench | tee -a $(BENCH_OUT)
 	$(bench_go) -bench=AccessFlood -benchtime=3x ./internal/auth | tee -a $(BENCH_OUT)
+	$(bench_go) -bench=BenchmarkPatch -benchmem -count=3 ./policies/engine | tee -a $(BENCH_OUT)
 	$(bench_go) -bench=Webhook -benchtime=$(BENCH_REVIEWS)x ./internal/bench | tee -a $(BENCH_OUT)
 	$(bench_go) -bench=APIServerCreate -benchtime=$(BENCH_CREATES)x -timeout=30m ./internal/bench | tee -a $(BENCH_OUT)
 	$(bench_go) -bench=Hostile -benchmem -benchtime=$(BENCH_HOSTILE_ROUNDS)x ./internal/bench | tee -a $(BENCH_OUT)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	jsonpatchapply "github.com/evanphx/json-patch/v5"
+	"gomodules.xyz/jsonpatch/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -47,6 +48,34 @@ func checkPatch(t *testing.T, before, after runtime.Object) {
 	}
 	if !reflect.DeepEqual(gotV, wantV) {
 		t.Errorf("patch %s\nturns %s\ninto  %s\nwant  %s", encoded, a, got, b)
+	}
+	// The reference: gomodules.xyz/jsonpatch's CreatePatch of the two
+	// encodings, applied the same way, must give the same document.
+	ref, err := jsonpatch.CreatePatch(a, b)
+	if err != nil {
+		t.Fatalf("jsonpatch.CreatePatch: %v", err)
+	}
+	refEncoded, err := json.Marshal(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp, err := jsonpatchapply.DecodePatch(refEncoded)
+	if err != nil {
+		t.Fatalf("decoding the reference %s: %v", refEncoded, err)
+	}
+	refGot, err := rp.Apply(a)
+	if err != nil {
+		t.Fatalf("applying the reference %s: %v", refEncoded, err)
+	}
+	var refV any
+	if err := json.Unmarshal(refGot, &refV); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(gotV, refV) {
+		t.Errorf("patch %s and jsonpatch.CreatePatch's %s disagree:\n%s\n%s", encoded, refEncoded, got, refGot)
+	}
+	if (len(ops) == 0) != (len(ref) == 0) {
+		t.Errorf("patch %s is empty where the reference %s is not, or the other way round", encoded, refEncoded)
 	}
 	if bytes.Equal(a, b) != (len(ops) == 0) {
 		t.Errorf("equal encodings must give no operation and different ones some: %s", encoded)
