@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Side-by-side: `devgate check` against `kyverno apply` with equivalent policies
-# (shared/bench/kyverno) on the same generated objects, 1,000 and 10,000 of them.
+# (hack/bench/kyverno) on the same generated objects, 1,000 and 10,000 of them.
 # Prints wall time and peak RSS of each run (GNU time) and the ratios.
 #
 # The kyverno CLI is built from the Go module proxy into bin/ on first use. Its
@@ -14,7 +14,7 @@ ROOT=$PWD
 GO=${GO:-go}
 KYVERNO_VERSION=${KYVERNO_VERSION:-v1.19.1}
 KYVERNO=${KYVERNO:-$ROOT/bin/kyverno-$KYVERNO_VERSION/kyverno}
-POLICIES=${POLICIES:-$ROOT/../shared/bench/kyverno}
+POLICIES=${POLICIES:-$ROOT/hack/bench/kyverno}
 RUNS=${RUNS:-3}
 SIZES=${SIZES:-1000 10000}
 
