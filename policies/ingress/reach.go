@@ -164,11 +164,12 @@ func validateAliases(ing *networkingv1.Ingress, cfg *config.Config, owners hosts
 	}
 	var errs field.ErrorList
 	ns, domain := ing.Namespace, cfg.Domain
-	aliases := ServerAliases(ing)
-	for i, a := range aliases {
-		if slices.Contains(aliases[:i], a) {
+	seen := map[string]bool{}
+	for _, a := range ServerAliases(ing) {
+		if seen[a] {
 			continue
 		}
+		seen[a] = true
 		if err := checkHost(a, ns, domain, owners); err != nil {
 			d := hostDenial(annotationPath(AnnotationServerAlias), a, err, ns, domain)
 			d.Detail = fmt.Sprintf("server alias %q: nginx serves it like a rule host: %s", shown(a), d.Detail)
