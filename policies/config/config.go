@@ -367,6 +367,17 @@ func (c *Config) Managed(namespace string) bool {
 	return !slices.Contains(c.ExcludedNamespaces, namespace)
 }
 
+// ClusterDomainName is clusterDomain as names are compared with it: lower
+// case, without a trailing dot, and the default for a configuration built
+// without SetDefaults.
+func (c *Config) ClusterDomainName() string {
+	cd := c.ClusterDomain
+	if cd == "" {
+		cd = DefaultClusterDomain
+	}
+	return strings.ToLower(strings.TrimSuffix(cd, "."))
+}
+
 // ConvertLoadBalanced reports whether LoadBalancer and NodePort Services become endpoints.
 func (c *Config) ConvertLoadBalanced() bool { return *c.ConvertLoadBalancedServices }
 

@@ -213,21 +213,11 @@ func targetDenial(key, v string, isURL bool, namespace string, cfg *config.Confi
 	if problem == "" {
 		return nil
 	}
-	cd := clusterDomain(cfg)
+	cd := cfg.ClusterDomainName()
 	return field.Invalid(annotationPath(key), shown(v), fmt.Sprintf(
 		"%s: the ingress controller connects from inside the cluster, so %s may name an external host or a Service of the namespace (<service>.%s.svc or <service>.%s.svc.%s), "+
 			"never another namespace's Service, the Kubernetes API or a loopback, link-local (cloud metadata) or private address",
 		problem, key, namespace, namespace, cd))
-}
-
-// clusterDomain is cfg's clusterDomain, or the default for a configuration
-// built without SetDefaults; lower case, without a trailing dot.
-func clusterDomain(cfg *config.Config) string {
-	cd := cfg.ClusterDomain
-	if cd == "" {
-		cd = config.DefaultClusterDomain
-	}
-	return strings.ToLower(strings.TrimSuffix(cd, "."))
 }
 
 // targetHost is the host that nginx connects to for v, or why there is none
@@ -327,22 +317,21 @@ func hostReach(host, namespace string, cfg *config.Config, owners hosts.Namespac
 		}
 		return ""
 	}
-	if numericHost(host) {
+	if hosts.NumericName(host) {
 		return fmt.Sprintf("the host %s is a number that resolvers read as an IP address (as inet_aton reads 127.1, 2130706433 or 0x7f.0.0.1)", host)
 	}
 	if strings.ContainsAny(host, "%[]\\ \t") {
 		return fmt.Sprintf("the host %q is not a host name", host)
 	}
-	cd := clusterDomain(cfg)
+	cd := cfg.ClusterDomainName()
 	switch {
-	case host == "localhost" || strings.HasSuffix(host, ".localhost"):
+	case hosts.LoopbackName(host):
 		return fmt.Sprintf("the host %s is a loopback name: it is the ingress controller itself", host)
-	case host == "kubernetes" || host == "kubernetes.default" || strings.HasPrefix(host, "kubernetes.default."):
+	case hosts.APIServerName(host):
 		return fmt.Sprintf("the host %s is the Kubernetes API server's Service", host)
 	case ownService(host, namespace, cd):
 		return ""
-	case strings.HasSuffix(host, ".svc") || strings.HasSuffix(host, ".pod") ||
-		host == cd || strings.HasSuffix(host, "."+cd):
+	case hosts.InsideClusterDomain(host, cd) || strings.HasSuffix(host, ".pod"):
 		return fmt.Sprintf("the host %s is inside the cluster domain and is not a Service of the namespace %q", host, namespace)
 	case !strings.Contains(host, "."):
 		return fmt.Sprintf("the host %s is a single-label name, which the search path resolves to a Service of the ingress controller's namespace", host)
@@ -374,26 +363,6 @@ func ownService(host, namespace, cd string) bool {
 func knownNamespace(name string, cfg *config.Config, owners hosts.Namespaces) bool {
 	return slices.Contains(builtinNamespaces, name) || slices.Contains(cfg.ExcludedNamespaces, name) ||
 		(owners != nil && owners.ManagedNamespace(name))
-}
-
-// numericHost reports whether every label of host is a number in decimal or
-// hex (0x...): inet_aton, which getaddrinfo uses, reads such names as IPv4
-// addresses (127.1, 2130706433, 0177.0.0.1, 0x7f.0.0.1).
-func numericHost(host string) bool {
-	for label := range strings.SplitSeq(host, ".") {
-		digits := label
-		if rest, ok := strings.CutPrefix(label, "0x"); ok {
-			digits = rest
-			if strings.Trim(digits, "0123456789abcdef") != "" {
-				return false
-			}
-			continue
-		}
-		if digits == "" || strings.Trim(digits, "0123456789") != "" {
-			return false
-		}
-	}
-	return true
 }
 
 // deniedRanges are the address ranges a tenant's connection target may not

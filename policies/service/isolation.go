@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"devgate.dev/devgate/policies/config"
+	"devgate.dev/devgate/policies/hosts"
 )
 
 // Services in managed namespaces cannot reach past their namespace through
@@ -30,7 +31,7 @@ import (
 func isolation(svc *corev1.Service, cfg *config.Config, namespaces namespaceLookup) field.ErrorList {
 	var errs field.ErrorList
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
-		reason := externalNameReason(svc.Spec.ExternalName, clusterDomain(cfg))
+		reason := externalNameReason(svc.Spec.ExternalName, cfg.ClusterDomainName())
 		if reason == "" {
 			reason = searchPathReason(svc.Spec.ExternalName, svc.Namespace, namespaces)
 		}
@@ -45,15 +46,6 @@ func isolation(svc *corev1.Service, cfg *config.Config, namespaces namespaceLook
 				"remove spec.externalIPs; for an HTTPS endpoint set %s: %q", strings.Join(svc.Spec.ExternalIPs, ", "), AnnotationAutoIngress, AutoIngressTrue)))
 	}
 	return errs
-}
-
-// clusterDomain is cfg's clusterDomain, or the default for a configuration
-// built without SetDefaults.
-func clusterDomain(cfg *config.Config) string {
-	if cfg.ClusterDomain == "" {
-		return config.DefaultClusterDomain
-	}
-	return cfg.ClusterDomain
 }
 
 // namespaceLookup tells which namespaces exist (policies.Lookup).
@@ -79,22 +71,22 @@ func searchPathReason(externalName, namespace string, namespaces namespaceLookup
 
 // externalNameReason says why externalName reaches past the namespace, or ""
 // when it names a host outside the cluster. Names are compared in lower case
-// and without one trailing dot, as DNS does.
+// and without one trailing dot, as DNS does; clusterDomain is
+// Config.ClusterDomainName.
 func externalNameReason(externalName, clusterDomain string) string {
 	name := strings.ToLower(strings.TrimSuffix(externalName, "."))
-	clusterDomain = strings.ToLower(strings.TrimSuffix(clusterDomain, "."))
 	const inside = "is inside the cluster domain: it would publish another namespace's or the platform's Service under the tenant's host"
 	switch {
 	case name == "":
 		return "is empty"
 	case ipLike(name):
 		return "is an IP address: it would publish whatever answers at that address (the node, the cloud metadata service, another namespace's Pod) under the tenant's host"
-	case name == "kubernetes" || name == "kubernetes.default" || strings.HasPrefix(name, "kubernetes.default."):
+	case hosts.APIServerName(name):
 		return "names the Kubernetes API server's Service: it would publish the platform's API under the tenant's host"
-	case strings.HasSuffix(name, ".svc") || name == clusterDomain || strings.HasSuffix(name, "."+clusterDomain):
+	case hosts.InsideClusterDomain(name, clusterDomain):
 		// *.svc, *.svc.<clusterDomain> and anything else under the domain.
 		return inside
-	case name == "localhost" || strings.HasSuffix(name, ".localhost"):
+	case hosts.LoopbackName(name):
 		return "is a loopback name: it would publish what listens on the ingress controller's own loopback interface under the tenant's host"
 	case !strings.Contains(name, "."):
 		return "is a single-label name, which resolves through the cluster's DNS search path to a Service inside the cluster domain: " +
@@ -105,8 +97,7 @@ func externalNameReason(externalName, clusterDomain string) string {
 
 // ipLike reports whether name is an IP address, or could be read as one by
 // some resolver: what net and net/netip parse (v4, v6, v6 with a zone), and
-// any name whose labels are all numbers in decimal, octal or hex, such as
-// 2130706433, 127.1, 0177.0.0.1 or 0x7f.0.0.1.
+// any name whose labels are all numbers (hosts.NumericName).
 func ipLike(name string) bool {
 	if net.ParseIP(name) != nil {
 		return true
@@ -117,36 +108,5 @@ func ipLike(name string) bool {
 	if strings.HasPrefix(name, "[") && strings.HasSuffix(name, "]") {
 		return true // [::1]
 	}
-	for label := range strings.SplitSeq(name, ".") {
-		if !numericLabel(label) {
-			return false
-		}
-	}
-	return true
-}
-
-// numericLabel reports whether label is a number: decimal digits, or 0x and
-// hex digits.
-func numericLabel(label string) bool {
-	if rest, ok := strings.CutPrefix(label, "0x"); ok {
-		label = rest
-		if label == "" {
-			return true // "0x" alone is 0 to inet_aton
-		}
-		for _, c := range label {
-			if !strings.ContainsRune("0123456789abcdef", c) {
-				return false
-			}
-		}
-		return true
-	}
-	if label == "" {
-		return false
-	}
-	for _, c := range label {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
+	return hosts.NumericName(name)
 }
