@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/cache"
@@ -78,8 +79,10 @@ type CachedReviewer struct {
 	refusals  *cache.LRUExpireCache // user -> *refusalCount
 	slots     chan struct{}
 
+	// flights shares one review among identical concurrent checks.
+	flights singleflight.Group
+
 	mu      sync.Mutex
-	flights map[string]*flight
 	perUser map[string]chan struct{}
 	holders map[string]int // users -> checks holding or waiting for perUser
 }
@@ -105,12 +108,6 @@ var (
 	// errAccessThrottled: too many refused namespaces for this user lately.
 	errAccessThrottled = errors.New("too many refused namespaces: no new access decision for now")
 )
-
-type flight struct {
-	done    chan struct{}
-	allowed bool
-	err     error
-}
 
 type refusalCount struct {
 	until      time.Time
@@ -145,7 +142,6 @@ func (c *CachedReviewer) init() {
 		c.decisions = cache.NewLRUExpireCacheWithClock(max(1, c.MaxEntries), clock)
 		c.refusals = cache.NewLRUExpireCacheWithClock(defaultAccessMaxUsers, clock)
 		c.slots = make(chan struct{}, c.MaxConcurrent)
-		c.flights = map[string]*flight{}
 		c.perUser = map[string]chan struct{}{}
 		c.holders = map[string]int{}
 	})
@@ -175,42 +171,34 @@ func (c *CachedReviewer) CanAccess(ctx context.Context, id Identity, namespace s
 	if c.throttled(id.User) {
 		return false, errAccessThrottled
 	}
-	c.mu.Lock()
-	f, joined := c.flights[key]
-	if !joined {
-		f = &flight{done: make(chan struct{})}
-		c.flights[key] = f
-	}
-	c.mu.Unlock()
-	if !joined {
-		// Detached from this request: others may wait for the same answer.
-		go c.review(context.WithoutCancel(ctx), f, key, id, namespace)
-	}
+	// The review runs detached from this request (DoChan starts it in its
+	// own goroutine, without this request's cancellation): others may wait
+	// for the same answer.
+	detached := context.WithoutCancel(ctx)
+	answer := c.flights.DoChan(key, func() (any, error) { return c.review(detached, key, id, namespace) })
 	select {
-	case <-f.done:
-		return f.allowed, f.err
+	case r := <-answer:
+		return r.Val.(bool), r.Err
 	case <-ctx.Done():
 		return false, ctx.Err()
 	}
 }
 
-// review makes one SubjectAccessReview for the flight under key.
-func (c *CachedReviewer) review(ctx context.Context, f *flight, key string, id Identity, namespace string) {
+// review makes one SubjectAccessReview for the checks under key, and
+// caches its decision.
+func (c *CachedReviewer) review(ctx context.Context, key string, id Identity, namespace string) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	f.allowed, f.err = c.reviewInSlot(ctx, id, namespace)
-	if f.err == nil {
+	allowed, err := c.reviewInSlot(ctx, id, namespace)
+	if err == nil {
 		if c.TTL > 0 {
-			c.decisions.Add(key, f.allowed, c.TTL)
+			c.decisions.Add(key, allowed, c.TTL)
 		}
-		if !f.allowed {
+		if !allowed {
 			c.refused(id.User, namespace)
 		}
 	}
-	c.mu.Lock()
-	delete(c.flights, key)
-	c.mu.Unlock()
-	close(f.done)
+	return allowed, err
 }
 
 // reviewInSlot waits for one of the user's slots, then one of all, then
