@@ -9,6 +9,7 @@ package hostindex
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -85,21 +86,12 @@ func Setup(ctx context.Context, c cache.Cache) (*Index, error) {
 	return &Index{namespaces: ns.GetIndexer(), ingresses: ing.GetIndexer()}, nil
 }
 
-// Candidates are the namespace names that host's first label fits: the
-// label itself and every suffix after a "-". An index keyed by them finds
-// every host a namespace would fit in one lookup.
+// Candidates are the namespace names that host's first label fits
+// (hosts.FittingNames): an index keyed by them finds every host a namespace
+// would fit in one lookup.
 func Candidates(host string) []string {
 	label, _, _ := strings.Cut(host, ".")
-	if label == "" {
-		return nil
-	}
-	out := []string{label}
-	for i := 0; i < len(label)-1; i++ {
-		if label[i] == '-' {
-			out = append(out, label[i+1:])
-		}
-	}
-	return out
+	return slices.Collect(hosts.FittingNames(label))
 }
 
 // fitsIndexFunc keys an Ingress by every candidate namespace of every host it

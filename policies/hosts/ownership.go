@@ -2,6 +2,7 @@ package hosts
 
 import (
 	"fmt"
+	"iter"
 	"strings"
 )
 
@@ -28,22 +29,30 @@ func Fits(label, namespace string) bool {
 	return len(label) > len(namespace) && strings.HasSuffix(label, namespace) && label[len(label)-len(namespace)-1] == '-'
 }
 
+// FittingNames are the namespace names that label fits, longest first: the
+// label itself and every suffix after a "-" (web-team-a: web-team-a,
+// team-a, a). Owner picks the owner among them; the webhook's host index
+// keys Ingresses by them.
+func FittingNames(label string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for i := -1; i < len(label); i++ {
+			if i >= 0 && label[i] != '-' {
+				continue
+			}
+			if candidate := label[i+1:]; candidate != "" && !yield(candidate) {
+				return
+			}
+		}
+	}
+}
+
 // Owner is the namespace that owns a host whose first label is label: the
 // longest name among the existing managed namespaces that label fits. self,
 // the namespace asking, counts as existing whatever ns says (it is the
 // namespace of the object under admission). Owner is "" when no namespace
 // fits. It costs one lookup per "-" in the label, at most 32.
 func Owner(label, self string, ns Namespaces) string {
-	// The candidates are label itself and every suffix after a "-", longest
-	// first: the first that exists is the owner.
-	for i := -1; i < len(label); i++ {
-		if i >= 0 && label[i] != '-' {
-			continue
-		}
-		candidate := label[i+1:]
-		if candidate == "" {
-			continue
-		}
+	for candidate := range FittingNames(label) {
 		if candidate == self || (ns != nil && ns.ManagedNamespace(candidate)) {
 			return candidate
 		}
