@@ -357,22 +357,11 @@ func waitForPrivateIngress(ctx context.Context, t *testing.T, cfg *envconf.Confi
 
 func wantCode(t *testing.T, res *http.Response, want int) {
 	t.Helper()
-	if res.StatusCode != want {
-		t.Fatalf("%s %s: status %d, want %d: %s", res.Request.Method, res.Request.URL, res.StatusCode, want,
-			nginxtest.LastLines(nginxtest.ReadAll(t, res), 5))
-	}
+	nginxtest.WantStatus(t, res, want)
 }
 
 // wantSignin checks nginx's 302 to the sign-in page, back to target.
 func wantSignin(t *testing.T, res *http.Response, target string) *url.URL {
 	t.Helper()
-	wantCode(t, res, http.StatusFound)
-	loc, err := url.Parse(res.Header.Get("Location"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if loc.Scheme != "https" || loc.Host != domain || loc.Path != "/auth/signin" || loc.Query().Get("rd") != target {
-		t.Fatalf("Location = %s, want https://%s/auth/signin with rd=%s", loc, domain, target)
-	}
-	return loc
+	return nginxtest.WantSigninRedirect(t, res, domain, target)
 }

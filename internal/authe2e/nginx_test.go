@@ -457,24 +457,14 @@ func bearer(token string) map[string]string {
 
 func wantStatus(t *testing.T, res *http.Response, want int) {
 	t.Helper()
-	if res.StatusCode != want {
-		t.Fatalf("%s %s: status %d, want %d: %s", res.Request.Method, res.Request.URL, res.StatusCode, want, lastLines(readAll(t, res), 5))
-	}
+	nginxtest.WantStatus(t, res, want)
 }
 
 // wantSigninRedirect checks a 302 to the sign-in page that brings the user
 // back to target, and returns the sign-in URL.
 func wantSigninRedirect(t *testing.T, res *http.Response, target string) *url.URL {
 	t.Helper()
-	wantStatus(t, res, http.StatusFound)
-	loc, err := url.Parse(res.Header.Get("Location"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if loc.Scheme != "https" || loc.Host != domain || loc.Path != "/auth/signin" || loc.Query().Get("rd") != target {
-		t.Fatalf("Location = %s, want https://%s/auth/signin with rd=%s", loc, domain, target)
-	}
-	return loc
+	return nginxtest.WantSigninRedirect(t, res, domain, target)
 }
 
 // wantCodeRedirect checks a 303 to target with a sign-in code added, and

@@ -479,3 +479,27 @@ func (b *Backend) Drain() {
 		}
 	}
 }
+
+// WantStatus fails the test unless res has status want, showing the end of
+// the body.
+func WantStatus(t testing.TB, res *http.Response, want int) {
+	t.Helper()
+	if res.StatusCode != want {
+		t.Fatalf("%s %s: status %d, want %d: %s", res.Request.Method, res.Request.URL, res.StatusCode, want, LastLines(ReadAll(t, res), 5))
+	}
+}
+
+// WantSigninRedirect checks nginx's 302 to the sign-in page of domain that
+// brings the user back to target, and returns the sign-in URL.
+func WantSigninRedirect(t testing.TB, res *http.Response, domain, target string) *url.URL {
+	t.Helper()
+	WantStatus(t, res, http.StatusFound)
+	loc, err := url.Parse(res.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loc.Scheme != "https" || loc.Host != domain || loc.Path != "/auth/signin" || loc.Query().Get("rd") != target {
+		t.Fatalf("Location = %s, want https://%s/auth/signin with rd=%s", loc, domain, target)
+	}
+	return loc
+}
