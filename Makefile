@@ -87,11 +87,11 @@ vet:
 # that the files `make generate` writes are up to date.
 .PHONY: test-unit
 test-unit:
-	$(GO) test -count=1 ./policies/... ./webhook/... ./internal/check/... ./internal/manifestgen/... ./cmd/...
+	$(GO) test -count=1 ./policies/... ./webhook/... ./internal/check/... ./internal/manifestgen/... ./cmd/... ./test/layout/...
 
 .PHONY: test-integration
 test-integration: tools nginx ## Tests through a real kube-apiserver (envtest + kube-controller-manager)
-	$(GO) test -count=1 -timeout 20m ./internal/...
+	$(GO) test -count=1 -timeout 20m ./internal/... $$($(GO) list ./test/... | grep -v -e /test/e2e -e /test/layout)
 
 # The auth service's e2e test runs a real nginx configured as ingress-nginx
 # renders private endpoints; ingress-nginx's set_escape_uri comes from the
@@ -114,7 +114,7 @@ nginx: ## Install Debian's nginx and its set-misc module when missing (as root)
 # behind its webhook.url mode; cert-manager's CRDs come from its Go module.
 .PHONY: e2e
 e2e: tools ## End-to-end suite: helm install/upgrade/uninstall of charts/devgate, admission through the chart's webhooks
-	$(GO) test -count=1 -timeout 15m ./e2e/...
+	$(GO) test -count=1 -timeout 15m ./test/e2e/...
 
 .PHONY: lint-chart
 lint-chart: tools ## helm lint --strict the chart in each certificate mode, and build every kustomize base
@@ -125,7 +125,7 @@ lint-chart: tools ## helm lint --strict the chart in each certificate mode, and 
 
 # Packages with fuzz targets, found in the sources: listing them with
 # `go test -list` would run every package's TestMain (e2e starts a cluster).
-FUZZ_DIRS = $(sort $(dir $(shell grep -rl --include='*_test.go' '^func Fuzz' policies webhook internal cmd)))
+FUZZ_DIRS = $(sort $(dir $(shell grep -rl --include='*_test.go' '^func Fuzz' policies webhook internal cmd test)))
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME (default 30s) each; `make test` runs their seed corpora

@@ -18,7 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"devgate.dev/devgate/internal/pooledjson"
+	"devgate.dev/devgate/policies/pooledjson"
 )
 
 // MaxRequestBytes bounds an AdmissionReview. The API server caps a request at

@@ -9,7 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	sigsjson "sigs.k8s.io/json"
 
-	"devgate.dev/devgate/internal/pooledjson"
+	"devgate.dev/devgate/policies/pooledjson"
 )
 
 // envelope is the part of an object every handled kind shares, read before

@@ -23,8 +23,8 @@ import (
 	"github.com/go-logr/logr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
-	"devgate.dev/devgate/internal/bench"
 	"devgate.dev/devgate/policies"
+	"devgate.dev/devgate/test/bench"
 	"devgate.dev/devgate/webhook"
 )
 

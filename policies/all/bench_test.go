@@ -7,16 +7,16 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"devgate.dev/devgate/internal/bench/objects"
 	"devgate.dev/devgate/policies"
 	"devgate.dev/devgate/policies/config"
 	"devgate.dev/devgate/policies/engine"
+	"devgate.dev/devgate/test/bench/objects"
 )
 
 // BenchmarkReview is the cost of one admission review of each kind of the
 // benchmark mix through every policy, as the webhook pays it: /mutate (decode,
 // mutators, patch) and /validate (decode, validators), without the HTTP and
-// AdmissionReview envelope, which internal/bench measures.
+// AdmissionReview envelope, which test/bench measures.
 func BenchmarkReview(b *testing.B) {
 	eng := Engine()
 	cfg := config.Default()

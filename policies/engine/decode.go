@@ -6,7 +6,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"devgate.dev/devgate/internal/pooledjson"
+	"devgate.dev/devgate/policies/pooledjson"
 )
 
 // decode reads raw into the typed object of gvk, case-sensitively as the API

@@ -5,9 +5,9 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 
-	"devgate.dev/devgate/internal/bench/objects"
 	"devgate.dev/devgate/policies/config"
 	"devgate.dev/devgate/policies/ingress"
+	"devgate.dev/devgate/test/bench/objects"
 )
 
 // sinkIngress keeps copies on the heap, as the engine's decoded objects are.

@@ -5,9 +5,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"devgate.dev/devgate/internal/bench/objects"
 	"devgate.dev/devgate/policies/config"
 	"devgate.dev/devgate/policies/service"
+	"devgate.dev/devgate/test/bench/objects"
 )
 
 // sinkService keeps copies on the heap, as the engine's decoded objects are.

@@ -3,10 +3,10 @@ package tokens_test
 import (
 	"testing"
 
-	"devgate.dev/devgate/internal/bench/objects"
 	"devgate.dev/devgate/policies"
 	"devgate.dev/devgate/policies/config"
 	"devgate.dev/devgate/policies/tokens"
+	"devgate.dev/devgate/test/bench/objects"
 )
 
 // TestReviewAllocations holds the token policies to no allocation of their own

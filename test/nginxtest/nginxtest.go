@@ -1,7 +1,7 @@
 // Package nginxtest is test support shared by the suites that put a real
 // nginx, configured the way ingress-nginx renders devgate's external-auth
 // annotations, in front of `devgate auth` and a recording test backend
-// (internal/authe2e, e2e). It holds no tests of its own.
+// (test/authe2e, e2e). It holds no tests of its own.
 package nginxtest
 
 import (

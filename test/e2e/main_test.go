@@ -23,9 +23,9 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/env"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
-	"devgate.dev/devgate/internal/chartrender"
 	"devgate.dev/devgate/internal/controlplane"
 	"devgate.dev/devgate/internal/devenv"
+	"devgate.dev/devgate/test/chartrender"
 )
 
 const (

@@ -6,7 +6,7 @@ import (
 	"flag"
 	"os"
 
-	"devgate.dev/devgate/internal/bench/objects"
+	"devgate.dev/devgate/test/bench/objects"
 )
 
 func main() {

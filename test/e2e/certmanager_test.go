@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/features"
 	"sigs.k8s.io/yaml"
 
-	"devgate.dev/devgate/internal/chartrender"
+	"devgate.dev/devgate/test/chartrender"
 )
 
 const certManagerModule = "github.com/cert-manager/cert-manager"

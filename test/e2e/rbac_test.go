@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
-	"devgate.dev/devgate/internal/chartrender"
+	"devgate.dev/devgate/test/chartrender"
 )
 
 // rbacCall is one API call as RBAC names it.
@@ -147,7 +147,7 @@ const informerList = "an informer's initial list; client-go streams it through t
 // have failed), and every grant must have been used, so the chart holds no
 // permission the code does not need. Leader election (a Lease and Events in
 // the release namespace, in a Role of its own) is not exercised here: the
-// suite runs one server without it; internal/faults tests the election.
+// suite runs one server without it; test/faults tests the election.
 func rbacIsWhatTheCodeCalls(calls *apiCalls) features.Feature {
 	return features.New("the chart's RBAC is exactly what devgate calls").
 		Assess("devgate deletes the Ingress of a Service whose annotation goes", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {

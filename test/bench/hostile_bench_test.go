@@ -21,11 +21,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"devgate.dev/devgate/internal/bench/objects"
 	"devgate.dev/devgate/policies"
 	"devgate.dev/devgate/policies/all"
 	"devgate.dev/devgate/policies/config"
 	"devgate.dev/devgate/policies/engine"
+	"devgate.dev/devgate/test/bench/objects"
 	devgatewebhook "devgate.dev/devgate/webhook"
 )
 

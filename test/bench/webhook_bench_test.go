@@ -13,8 +13,8 @@ import (
 	"github.com/go-logr/logr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
-	"devgate.dev/devgate/internal/bench/objects"
 	"devgate.dev/devgate/policies"
+	"devgate.dev/devgate/test/bench/objects"
 	devgatewebhook "devgate.dev/devgate/webhook"
 )
 

@@ -34,11 +34,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"devgate.dev/devgate/internal/bench/objects"
 	"devgate.dev/devgate/policies"
 	"devgate.dev/devgate/policies/all"
 	"devgate.dev/devgate/policies/config"
 	"devgate.dev/devgate/policies/engine"
+	"devgate.dev/devgate/test/bench/objects"
 	devgatewebhook "devgate.dev/devgate/webhook"
 )
 

@@ -30,11 +30,11 @@ import (
 
 	"devgate.dev/devgate/internal/auth"
 	"devgate.dev/devgate/internal/controlplane"
-	"devgate.dev/devgate/internal/nginxtest"
 	"devgate.dev/devgate/policies/config"
 	"devgate.dev/devgate/policies/ingress"
 	"devgate.dev/devgate/policies/service"
 	"devgate.dev/devgate/policies/tokens"
+	"devgate.dev/devgate/test/nginxtest"
 )
 
 const (

@@ -18,7 +18,7 @@ import (
 
 	"devgate.dev/devgate/internal/controlplane"
 	"devgate.dev/devgate/internal/devenv"
-	"devgate.dev/devgate/internal/kubetest"
+	"devgate.dev/devgate/test/kubetest"
 )
 
 var (

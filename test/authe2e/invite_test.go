@@ -29,9 +29,9 @@ import (
 
 	"devgate.dev/devgate/internal/auth"
 	"devgate.dev/devgate/internal/controlplane"
-	"devgate.dev/devgate/internal/nginxtest"
 	"devgate.dev/devgate/policies/config"
 	"devgate.dev/devgate/policies/tokens"
+	"devgate.dev/devgate/test/nginxtest"
 )
 
 // logBuffer collects the auth service's log lines.

@@ -15,7 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"devgate.dev/devgate/internal/kubetest"
+	"devgate.dev/devgate/test/kubetest"
 )
 
 // helm runs the helm binary against the control plane, with its cache,

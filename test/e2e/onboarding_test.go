@@ -27,12 +27,12 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
 	"devgate.dev/devgate/internal/auth"
-	"devgate.dev/devgate/internal/chartrender"
-	"devgate.dev/devgate/internal/nginxtest"
 	"devgate.dev/devgate/policies/config"
 	ingresspolicy "devgate.dev/devgate/policies/ingress"
 	servicepolicy "devgate.dev/devgate/policies/service"
 	"devgate.dev/devgate/policies/tokens"
+	"devgate.dev/devgate/test/chartrender"
+	"devgate.dev/devgate/test/nginxtest"
 )
 
 // The onboarding feature's namespaces and user: carol is invited to
