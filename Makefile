@@ -141,12 +141,12 @@ bench: ## Run the benchmarks into bin/bench/bench.txt (figures and how to read t
 	@mkdir -p $(dir $(BENCH_OUT))
 	@echo "# $$(date -u +%FT%TZ) $$(nproc) cores, $$($(GO) env GOVERSION), load $$(cut -d' ' -f1-3 /proc/loadavg)" | tee $(BENCH_OUT)
 	$(bench_go) -bench=. -benchmem ./policies/all ./internal/check | tee -a $(BENCH_OUT)
-	$(bench_go) -bench='ServeHTTP|TokenIndex' -benchmem ./internal/bench | tee -a $(BENCH_OUT)
+	$(bench_go) -bench='ServeHTTP|TokenIndex' -benchmem ./test/bench | tee -a $(BENCH_OUT)
 	$(bench_go) -bench=AccessFlood -benchtime=3x ./internal/auth | tee -a $(BENCH_OUT)
 	$(bench_go) -bench=BenchmarkPatch -benchmem -count=3 ./policies/engine | tee -a $(BENCH_OUT)
-	$(bench_go) -bench=Webhook -benchtime=$(BENCH_REVIEWS)x ./internal/bench | tee -a $(BENCH_OUT)
-	$(bench_go) -bench=APIServerCreate -benchtime=$(BENCH_CREATES)x -timeout=30m ./internal/bench | tee -a $(BENCH_OUT)
-	$(bench_go) -bench=Hostile -benchmem -benchtime=$(BENCH_HOSTILE_ROUNDS)x ./internal/bench | tee -a $(BENCH_OUT)
+	$(bench_go) -bench=Webhook -benchtime=$(BENCH_REVIEWS)x ./test/bench | tee -a $(BENCH_OUT)
+	$(bench_go) -bench=APIServerCreate -benchtime=$(BENCH_CREATES)x -timeout=30m ./test/bench | tee -a $(BENCH_OUT)
+	$(bench_go) -bench=Hostile -benchmem -benchtime=$(BENCH_HOSTILE_ROUNDS)x ./test/bench | tee -a $(BENCH_OUT)
 
 .PHONY: bench-peers
 bench-peers: ## devgate check vs kyverno apply on 1,000 and 10,000 objects (builds the kyverno CLI into bin/ once)

@@ -59,7 +59,7 @@ measure() {
 echo "# $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $RUNS runs each, medians"
 printf '%-8s %-8s %10s %12s\n' objects tool wall_s peak_rss_MiB
 for n in $SIZES; do
-	$GO run ./internal/bench/cmd/objects -n "$n" >"$work/objects-$n.yaml"
+	$GO run ./test/bench/cmd/objects -n "$n" >"$work/objects-$n.yaml"
 	d=$(measure devgate "$ROOT/bin/devgate" check -f "$work/objects-$n.yaml")
 	k=$(measure kyverno "$KYVERNO" apply "$POLICIES"/*.yaml --resource "$work/objects-$n.yaml")
 	read -r _ dw dr <<<"$d"

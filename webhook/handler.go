@@ -9,7 +9,6 @@ import (
 	"net/http"
 
 	admissionv1 "k8s.io/api/admission/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -81,20 +80,9 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 		out = h.Engine.ValidateContext(ctx, in, cfg, h.Lookup)
 	}
 	if !out.Allowed() {
-		name := req.Name
-		code, reason := int32(http.StatusUnprocessableEntity), metav1.StatusReasonInvalid
-		if out.Stopped != nil {
-			// Not the object's fault as far as anyone knows: a timeout.
-			code, reason = http.StatusGatewayTimeout, metav1.StatusReasonTimeout
-		}
 		resp := admission.Response{AdmissionResponse: admissionv1.AdmissionResponse{
 			Allowed: false,
-			Result: &metav1.Status{
-				Status:  metav1.StatusFailure,
-				Code:    code,
-				Reason:  reason,
-				Message: engine.DenialMessage(req.Kind.Kind, req.Namespace, name, out.Denials),
-			},
+			Result:  denialStatus(in.Kind, req.Namespace, req.Name, out.Denials, out.Stopped != nil),
 		}}
 		resp.Warnings = out.Warnings
 		return resp

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"gomodules.xyz/jsonpatch/v2"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -217,6 +219,20 @@ func TestValidateDenialNamesObjectAndField(t *testing.T) {
 	want := `Service "web" in namespace "alice" is invalid: metadata.labels[deny]: Forbidden: denied by test`
 	if resp.Result.Message != want || resp.Result.Code != http.StatusUnprocessableEntity {
 		t.Fatalf("result = %d %q, want %q", resp.Result.Code, resp.Result.Message, want)
+	}
+	// The API server's own form of an invalid object: kubectl prints the
+	// causes one per line, and tools read field, type and detail from them.
+	wantDetails := &metav1.StatusDetails{Kind: "Service", Name: "web", Causes: []metav1.StatusCause{{
+		Type: metav1.CauseTypeForbidden, Field: "metadata.labels[deny]", Message: "Forbidden: denied by test",
+	}}}
+	if resp.Result.Reason != metav1.StatusReasonInvalid || !reflect.DeepEqual(resp.Result.Details, wantDetails) {
+		t.Fatalf("reason %q, details %+v, want Invalid and %+v", resp.Result.Reason, resp.Result.Details, wantDetails)
+	}
+	// As the API server relays it, the answer is an Invalid error for
+	// apierrors, with the causes intact.
+	err := &apierrors.StatusError{ErrStatus: *resp.Result}
+	if !apierrors.IsInvalid(err) || len(err.Status().Details.Causes) != 1 {
+		t.Fatalf("apierrors sees %v", err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package check
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 )
 
@@ -236,7 +238,10 @@ func lineAt(data []byte, off int) int {
 // Splitting is cheap and sequential; decoding YAML is the expensive part of
 // reading, so the documents are decoded in parallel and joined in order.
 func readYAMLStream(source string, data []byte, namespace string, workers int) ([]*object, error) {
-	chunks := splitYAML(data)
+	chunks, err := splitYAML(data)
+	if err != nil {
+		return nil, position{source: source, document: err.document, line: err.line}.errorf("%v", err.err)
+	}
 	got := make([][]*object, len(chunks))
 	errs := make([]error, len(chunks))
 	forEach(len(chunks), workers, func(i int) {
@@ -266,47 +271,84 @@ type yamlChunk struct {
 	line int
 }
 
-// splitYAML cuts a stream at separator lines: `---`, optionally followed by
-// spaces and a comment, as the API machinery's YAML reader does. Parts with
-// nothing but blank lines and comments are dropped.
-func splitYAML(data []byte) []yamlChunk {
+// splitYAML cuts a stream into documents with the API machinery's YAML
+// reader, the one kubectl uses, so that a stream devgate accepts is one
+// kubectl accepts, separator by separator. The reader hands back each
+// document's lines as they are in data (a separator that follows another one
+// included, and a newline added to a last line without one); finding them in
+// data gives the line each begins on. Parts with nothing but blank lines,
+// comments and separators are dropped.
+func splitYAML(data []byte) ([]yamlChunk, *yamlSplitError) {
 	var chunks []yamlChunk
-	start, startLine, line := 0, 1, 1
-	hasContent := false
-	flush := func(end int) {
-		if hasContent {
-			chunks = append(chunks, yamlChunk{text: data[start:end], line: startLine})
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	cursor := 0
+	for {
+		doc, err := reader.Read()
+		if err == io.EOF {
+			return chunks, nil
 		}
-	}
-	for off := 0; off < len(data); line++ {
-		end := bytes.IndexByte(data[off:], '\n')
-		next := len(data)
-		if end >= 0 {
-			next = off + end + 1
+		if err != nil {
+			return nil, &yamlSplitError{document: len(chunks) + 1, line: lineAt(data, badSeparator(data, cursor)), err: err}
 		}
-		text := data[off:next]
-		if isSeparator(text) {
-			flush(off)
-			start, startLine, hasContent = next, line+1, false
-		} else if t := bytes.TrimSpace(text); len(t) > 0 && t[0] != '#' {
-			if !hasContent {
-				// Start the document at its first line of content, so that the
-				// line reported is where the object begins.
-				start, startLine = off, line
+		start := locate(data, cursor, doc)
+		if start >= 0 {
+			cursor = min(start+len(doc), len(data))
+		}
+		// The document starts at its first line of content, so that the line
+		// reported is where the object begins.
+		for off := 0; off < len(doc); off = nextLine(doc, off) {
+			line := bytes.TrimSpace(doc[off:nextLine(doc, off)])
+			if len(line) == 0 || line[0] == '#' || bytes.HasPrefix(line, []byte("---")) {
+				continue
 			}
-			hasContent = true
+			chunk := yamlChunk{text: doc[off:]}
+			if start >= 0 {
+				chunk.line = lineAt(data, start+off)
+			}
+			chunks = append(chunks, chunk)
+			break
 		}
-		off = next
 	}
-	flush(len(data))
-	return chunks
 }
 
-func isSeparator(line []byte) bool {
-	rest, ok := bytes.CutPrefix(line, []byte("---"))
-	if !ok {
-		return false
+// locate is the offset of doc in data at or after the line at cursor: only
+// separator lines lie between one document and the next. It is -1 if doc is
+// not there, which the reader does not do; the document then has no line.
+func locate(data []byte, cursor int, doc []byte) int {
+	for off := cursor; off < len(data); off = nextLine(data, off) {
+		rest := data[off:]
+		if bytes.HasPrefix(rest, doc) || (bytes.HasSuffix(doc, []byte("\n")) && bytes.Equal(rest, doc[:len(doc)-1])) {
+			return off
+		}
 	}
-	rest = bytes.TrimSpace(rest)
-	return len(rest) == 0 || rest[0] == '#'
+	return -1
+}
+
+// badSeparator is the offset of the first line at or after cursor that
+// starts like a separator and goes on with content, which the reader refuses.
+func badSeparator(data []byte, cursor int) int {
+	off := cursor
+	for ; off < len(data); off = nextLine(data, off) {
+		if rest, ok := bytes.CutPrefix(data[off:nextLine(data, off)], []byte("---")); ok {
+			if rest = bytes.TrimSpace(rest); len(rest) > 0 && rest[0] != '#' {
+				break
+			}
+		}
+	}
+	return off
+}
+
+// nextLine is the offset of the line after the one at off.
+func nextLine(data []byte, off int) int {
+	if end := bytes.IndexByte(data[off:], '\n'); end >= 0 {
+		return off + end + 1
+	}
+	return len(data)
+}
+
+// yamlSplitError is a stream the YAML reader refuses, such as a separator
+// followed by content: line is where it stopped.
+type yamlSplitError struct {
+	document, line int
+	err            error
 }

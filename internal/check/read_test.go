@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -234,17 +235,20 @@ func TestReadDocumentsErrors(t *testing.T) {
 }
 
 func TestSplitYAMLLines(t *testing.T) {
-	data := "# header\n\n--- # first\napiVersion: v1\n---\n\n\nkind: X\n---foo: bar\n"
-	chunks := splitYAML([]byte(data))
-	if len(chunks) != 2 {
-		t.Fatalf("got %d chunks, want 2", len(chunks))
+	data := "# header\n\n--- # first\napiVersion: v1\n---\n\n\nkind: X\n---\n# only a comment\n---\n---\nkind: Y"
+	chunks, err := splitYAML([]byte(data))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if chunks[0].line != 4 || string(chunks[0].text) != "apiVersion: v1\n" {
-		t.Errorf("chunk 0: line %d %q", chunks[0].line, chunks[0].text)
+	want := []yamlChunk{{text: []byte("apiVersion: v1\n"), line: 4}, {text: []byte("kind: X\n"), line: 8}, {text: []byte("kind: Y\n"), line: 13}}
+	if !reflect.DeepEqual(chunks, want) {
+		t.Errorf("chunks %+v, want %+v", chunks, want)
 	}
-	// "---foo" is content, not a separator, as with the API machinery's reader.
-	if chunks[1].line != 8 || string(chunks[1].text) != "kind: X\n---foo: bar\n" {
-		t.Errorf("chunk 1: line %d %q", chunks[1].line, chunks[1].text)
+	// "---foo" is refused, as kubectl refuses it: the API machinery's reader
+	// allows only a comment after a separator.
+	_, err = splitYAML([]byte("kind: A\n---\nkind: B\n---foo: bar\nkind: C\n"))
+	if err == nil || err.document != 2 || err.line != 4 || !strings.Contains(err.err.Error(), "invalid Yaml document separator: foo: bar") {
+		t.Errorf("error %+v", err)
 	}
 }
 

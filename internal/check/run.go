@@ -83,15 +83,18 @@ func (r *Report) ExitCode() int {
 // Result is the outcome for one object. Arrays are never nil, so that the JSON
 // output has [] rather than null.
 type Result struct {
-	APIVersion string                `json:"apiVersion"`
-	Kind       string                `json:"kind"`
-	Namespace  string                `json:"namespace"`
-	Name       string                `json:"name"`
-	Operation  policies.Operation    `json:"operation"`
-	Allowed    bool                  `json:"allowed"`
-	Denials    []string              `json:"denials"`
-	Warnings   []string              `json:"warnings"`
-	Patch      []jsonpatch.Operation `json:"patch"`
+	APIVersion string             `json:"apiVersion"`
+	Kind       string             `json:"kind"`
+	Namespace  string             `json:"namespace"`
+	Name       string             `json:"name"`
+	Operation  policies.Operation `json:"operation"`
+	Allowed    bool               `json:"allowed"`
+	Denials    []string           `json:"denials"`
+	// Causes are the denials as the API server's status lists them: one per
+	// denial, in the same order, with the field, the type and the detail.
+	Causes   []Cause               `json:"causes"`
+	Warnings []string              `json:"warnings"`
+	Patch    []jsonpatch.Operation `json:"patch"`
 	// Object is the object after mutation, as written in the manifest with the
 	// patch applied. It is filled for the yaml and json outputs only.
 	Object json.RawMessage `json:"object"`
@@ -111,6 +114,16 @@ type Result struct {
 	yamlGenerated [][]byte
 	// jsonDoc is the result in the -o json document, encoded by the workers.
 	jsonDoc []byte
+}
+
+// Cause is one denial taken apart. Field, Type and Message are what the
+// webhook puts in the API server's details.causes (field, reason, message);
+// Detail is the rule's own words, without the type and the value.
+type Cause struct {
+	Field   string `json:"field"`
+	Type    string `json:"type"`
+	Detail  string `json:"detail"`
+	Message string `json:"message"`
 }
 
 // Mutated reports whether the object was allowed with a non-empty patch.
@@ -277,6 +290,7 @@ func (c *checker) check(o *object) Result {
 		Operation:  in.Operation,
 		Allowed:    out.Allowed(),
 		Denials:    make([]string, 0, len(out.Denials)),
+		Causes:     make([]Cause, 0, len(out.Denials)),
 		Warnings:   append(make([]string, 0, len(out.Warnings)), out.Warnings...),
 		Patch:      out.Patch,
 		Generated:  []json.RawMessage{},
@@ -288,6 +302,7 @@ func (c *checker) check(o *object) Result {
 	}
 	for _, d := range out.Denials {
 		r.Denials = append(r.Denials, d.Error())
+		r.Causes = append(r.Causes, Cause{Field: d.Field, Type: string(d.Type), Detail: d.Detail, Message: d.ErrorBody()})
 	}
 	wantObjects := c.output != OutputText
 	if wantObjects {

@@ -104,13 +104,13 @@ func TestRunJSON(t *testing.T) {
 	if len(results) != 3 {
 		t.Fatalf("%d results", len(results))
 	}
-	wantKeys := []string{"allowed", "apiVersion", "denials", "generated", "kind", "name", "namespace", "object", "operation", "patch", "warnings"}
+	wantKeys := []string{"allowed", "apiVersion", "causes", "denials", "generated", "kind", "name", "namespace", "object", "operation", "patch", "warnings"}
 	for i, r := range results {
 		m := r.(map[string]any)
 		if keys := sortedKeys(m); !slices.Equal(keys, wantKeys) {
 			t.Errorf("result %d keys %v", i, keys)
 		}
-		for _, k := range []string{"denials", "warnings", "patch", "generated"} {
+		for _, k := range []string{"causes", "denials", "warnings", "patch", "generated"} {
 			if _, ok := m[k].([]any); !ok {
 				t.Errorf("result %d: %s is %#v, want an array", i, k, m[k])
 			}
@@ -120,7 +120,7 @@ func TestRunJSON(t *testing.T) {
 	web := results[0].(map[string]any)
 	wantWeb := map[string]any{
 		"apiVersion": "v1", "kind": "Service", "namespace": "team-a", "name": "web",
-		"operation": "CREATE", "allowed": true, "denials": []any{}, "warnings": []any{},
+		"operation": "CREATE", "allowed": true, "causes": []any{}, "denials": []any{}, "warnings": []any{},
 		"patch": []any{map[string]any{"op": "add", "path": "/metadata/annotations/fake.devgate.dev~1mutated", "value": "yes"}},
 		"object": map[string]any{
 			"apiVersion": "v1", "kind": "Service",
@@ -149,6 +149,13 @@ func TestRunJSON(t *testing.T) {
 	wantDenials := []any{`metadata.labels[fake.devgate.dev/deny]: Invalid value: "yes": denied by label`}
 	if !reflect.DeepEqual(bad["denials"], wantDenials) {
 		t.Errorf("denials %v", bad["denials"])
+	}
+	wantCauses := []any{map[string]any{
+		"field": "metadata.labels[fake.devgate.dev/deny]", "type": "FieldValueInvalid",
+		"detail": "denied by label", "message": `Invalid value: "yes": denied by label`,
+	}}
+	if !reflect.DeepEqual(bad["causes"], wantCauses) {
+		t.Errorf("causes %v, want %v", bad["causes"], wantCauses)
 	}
 	if g := bad["generated"].([]any); len(g) != 0 {
 		t.Errorf("a denied object generates nothing, got %v", g)

@@ -8,17 +8,12 @@ package bench
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -39,46 +34,31 @@ import (
 	"devgate.dev/devgate/policies/config"
 	"devgate.dev/devgate/policies/engine"
 	"devgate.dev/devgate/test/bench/objects"
+	"devgate.dev/devgate/test/testcert"
 	devgatewebhook "devgate.dev/devgate/webhook"
 )
 
 // AllowPath is where the allow-all peer webhook serves.
 const AllowPath = "/allow"
 
-// Cert is a self-signed serving certificate for 127.0.0.1.
+// Cert is a serving certificate for 127.0.0.1 and the pool that trusts its CA.
 type Cert struct {
 	TLS  tls.Certificate
 	Pool *x509.CertPool
 }
 
-// NewCert makes a P-256 certificate for 127.0.0.1, valid for a day.
+// NewCert makes a P-256 certificate for 127.0.0.1, valid for a day, signed by
+// a new CA.
 func NewCert() (*Cert, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := testcert.NewCA("devgate-bench-ca")
 	if err != nil {
 		return nil, err
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "devgate-bench"},
-		NotBefore:             time.Now().Add(-time.Minute),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	serving, err := ca.Sign("devgate-bench", "127.0.0.1")
 	if err != nil {
 		return nil, err
 	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return &Cert{TLS: tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, Pool: pool}, nil
+	return &Cert{TLS: serving.TLS, Pool: ca.Pool()}, nil
 }
 
 // Client returns an HTTP client that trusts cert and keeps up to conns

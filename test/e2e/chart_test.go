@@ -61,11 +61,11 @@ func admission() features.Feature {
 			return ctx
 		}).
 		Assess("an Ingress for a foreign host is denied", func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-			mustDeny(t, ingress(tenant, "evil.example.org"), []string{"denied the request", "evil.example.org"}, "apply", "-f", "-")
+			mustDeny(t, ingress(tenant, "evil.example.org"), []string{`The Ingress "steal" is invalid`, "evil.example.org"}, "apply", "-f", "-")
 			return ctx
 		}).
 		Assess("a token Secret with a ttl over maxTTL is denied", func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-			mustDeny(t, tokenSecret("7776000001"), []string{"denied the request", "data[ttl]"}, "apply", "-f", "-")
+			mustDeny(t, tokenSecret("7776000001"), []string{`The Secret "ci-token" is invalid`, "data[ttl]"}, "apply", "-f", "-")
 			mustKubectl(t, tokenSecret("3600000"), "apply", "-f", "-")
 			return ctx
 		}).
@@ -115,7 +115,7 @@ func upgrade() features.Feature {
 			})
 			// The controller follows the configuration change too.
 			waitForIngressHost(ctx, t, cfg, "web-"+tenant+"."+newDomain)
-			mustDeny(t, ingress(tenant, "x-"+tenant+"."+domain), []string{"denied the request"}, "apply", "--dry-run=server", "-f", "-")
+			mustDeny(t, ingress(tenant, "x-"+tenant+"."+domain), []string{`The Ingress "steal" is invalid`, "x-" + tenant + "." + domain}, "apply", "--dry-run=server", "-f", "-")
 			return ctx
 		}).
 		Assess("the auth cookie secret survives the upgrade", func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	"devgate.dev/devgate/policies/all"
+	"devgate.dev/devgate/test/testcert"
 	"devgate.dev/devgate/webhook"
 )
 
@@ -95,22 +96,28 @@ func TestServingCertificateRotatesUnderLoad(t *testing.T) {
 	defer l.finish()
 	l.waitFor(t, 20)
 
-	newCA := newCA(t, "devgate-rotated-ca")
+	newCA, err := testcert.NewCA("devgate-rotated-ca")
+	if err != nil {
+		t.Fatal(err)
+	}
 	oldCA := c.caBundle(t)
-	c.setCABundle(t, append(append([]byte{}, oldCA...), newCA.pem...))
+	c.setCABundle(t, append(append([]byte{}, oldCA...), newCA.PEM...))
 	l.waitFor(t, 20)
 
-	certPEM, keyPEM, cert := newCA.servingPair(t)
+	serving, err := newCA.Sign("devgate", "127.0.0.1", "localhost")
+	if err != nil {
+		t.Fatal(err)
+	}
 	// The key first: until the certificate matches it, the watcher keeps the
 	// pair in force, as it would with a half-updated Secret volume.
-	writeFile(t, filepath.Join(c.cp.WebhookCertDir, "tls.key"), string(keyPEM))
-	writeFile(t, filepath.Join(c.cp.WebhookCertDir, "tls.crt"), string(certPEM))
-	eventually(t, 30*time.Second, func() error { return c.servesCertificate(cert) })
+	writeFile(t, filepath.Join(c.cp.WebhookCertDir, "tls.key"), string(serving.KeyPEM))
+	writeFile(t, filepath.Join(c.cp.WebhookCertDir, "tls.crt"), string(serving.CertPEM))
+	eventually(t, 30*time.Second, func() error { return c.servesCertificate(serving.Cert) })
 	l.waitFor(t, 20)
 
 	// Only the new CA is trusted now: the API server's new connections can
 	// only succeed with the new certificate.
-	c.setCABundle(t, newCA.pem)
+	c.setCABundle(t, newCA.PEM)
 	l.waitFor(t, 50)
 	l.finish()
 

@@ -66,8 +66,7 @@ func TestServerSideDryRunShowsMutationAndCreatesNothing(t *testing.T) {
 func TestInvalidAutoIngressIsDeniedWithTheValidValues(t *testing.T) {
 	ns := namespace(t, "denied")
 	mustFail(t, service(ns, "web", "yes"), []string{
-		`admission webhook "validate.devgate.dev" denied the request`,
-		`Service "web" in namespace "denied" is invalid`,
+		invalid("Service", "web"),
 		`metadata.annotations[dev.okteto.com/auto-ingress]: Unsupported value: "yes": supported values: "true", "private", "false"`,
 	}, "apply", "-f", "-")
 }

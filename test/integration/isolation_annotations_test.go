@@ -35,7 +35,7 @@ spec:
 }
 
 const (
-	denied   = `admission webhook "validate.devgate.dev" denied the request`
+	denied   = `The Ingress "web" is invalid`
 	nginxAnn = "metadata.annotations[nginx.ingress.kubernetes.io/"
 )
 

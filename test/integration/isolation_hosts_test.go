@@ -50,7 +50,7 @@ func TestIsolationHostOwnedByALongerNamespace(t *testing.T) {
 	host := "web-" + long + ".okteto.example.com"
 
 	deniedEventually(t, ingressWithHost(short, "steal", host), []string{
-		`admission webhook "validate.devgate.dev" denied the request`,
+		invalid("Ingress", "steal"),
 		`spec.rules[0].host: Invalid value: "` + host + `": the host belongs to the namespace "team-own"`,
 	}, "apply", "--as", "alice", "-f", "-")
 	mustFail(t, service(short, "web-team", "true"), []string{
@@ -83,8 +83,7 @@ func TestIsolationNamespaceCannotClaimServedHosts(t *testing.T) {
 	t.Cleanup(func() { kubectl(t, "", "delete", "namespace", long, "--wait=false") })
 	// Creating team-claim would move the host away from claim's Ingress.
 	deniedEventually(t, "", []string{
-		`admission webhook "validate.devgate.dev" denied the request`,
-		`Namespace "team-claim" is invalid: metadata.name: Forbidden: a namespace "team-claim" would own hosts that other namespaces already serve`,
+		`The Namespace "team-claim" is invalid: metadata.name: Forbidden: a namespace "team-claim" would own hosts that other namespaces already serve`,
 		"Ingress claim/web serves " + host,
 	}, "create", "namespace", long)
 

@@ -16,8 +16,6 @@ import (
 // shown through the real API server with a tenant's own credentials: alice is
 // an editor of the namespace and nothing more.
 
-const validateDenied = `admission webhook "validate.devgate.dev" denied the request`
-
 func externalNameService(ns, name, target, autoIngress string) string {
 	annotations := ""
 	if autoIngress != "" {
@@ -50,7 +48,7 @@ func TestIsolationExternalName(t *testing.T) {
 	// The attack: another namespace's private Service behind a public endpoint.
 	target := "api." + other + ".svc.cluster.local"
 	mustFail(t, externalNameService(ns, "steal", target, "true"), []string{
-		validateDenied,
+		invalid("Service", "steal"),
 		`spec.externalName: Invalid value: "` + target + `": externalName ` + target + ` is inside the cluster domain: it would publish another namespace's or the platform's Service under the tenant's host`,
 		`spec.type: Forbidden: dev.okteto.com/auto-ingress: "true" asks for an endpoint, but ExternalName Services never get one`,
 	}, as...)
@@ -66,7 +64,7 @@ func TestIsolationExternalName(t *testing.T) {
 		{"api." + other, `ends with the namespace "` + other + `": the cluster's DNS search path resolves it`},
 	} {
 		mustFail(t, externalNameService(ns, "alias", c.target, ""), []string{
-			validateDenied, `spec.externalName: Invalid value: "` + c.target + `"`, c.reason,
+			invalid("Service", "alias"), `spec.externalName: Invalid value: "` + c.target + `"`, c.reason,
 		}, as...)
 		mustNotExist(t, ns, "alias")
 	}
@@ -82,10 +80,10 @@ func TestIsolationExternalName(t *testing.T) {
 		t.Fatalf("admitted ExternalName Service: type %s, externalName %s, annotations %v", s.Spec.Type, s.Spec.ExternalName, s.Annotations)
 	}
 	// Turning it into an alias of the platform's API is denied on UPDATE.
-	mustFail(t, "", []string{validateDenied, "names the Kubernetes API server's Service"},
+	mustFail(t, "", []string{invalid("Service", "docs"), "names the Kubernetes API server's Service"},
 		"-n", ns, "patch", "service", "docs", "--type=merge", "-p", `{"spec":{"externalName":"kubernetes.default.svc.cluster.local"}}`, "--as", "alice")
 	// So is asking for an endpoint for it.
-	mustFail(t, "", []string{validateDenied, "ExternalName Services never get one"},
+	mustFail(t, "", []string{invalid("Service", "docs"), "ExternalName Services never get one"},
 		"-n", ns, "annotate", "service", "docs", "dev.okteto.com/auto-ingress=private", "--as", "alice")
 	time.Sleep(time.Second) // the time the controller takes to act on a Service
 	if _, err := getIngress("docs", ns); !apierrors.IsNotFound(err) {
@@ -117,7 +115,7 @@ spec:
   %s
   externalIPs: [10.0.0.10]
 `, c.name, ns, annotations, c.spec), []string{
-			validateDenied,
+			invalid("Service", c.name),
 			"spec.externalIPs: Forbidden: externalIPs 10.0.0.10 would make kube-proxy on every node capture the traffic to those addresses",
 			"(CVE-2020-8554)",
 		}, as...)
@@ -125,7 +123,7 @@ spec:
 	}
 	// Added to a stored Service, on UPDATE.
 	mustKubectl(t, service(ns, "web", "false"), as...)
-	mustFail(t, "", []string{validateDenied, "spec.externalIPs: Forbidden", "(CVE-2020-8554)"},
+	mustFail(t, "", []string{invalid("Service", "web"), "spec.externalIPs: Forbidden", "(CVE-2020-8554)"},
 		"-n", ns, "patch", "service", "web", "--type=merge", "-p", `{"spec":{"externalIPs":["10.0.0.10"]}}`, "--as", "alice")
 }
 

@@ -22,7 +22,7 @@ func TestIngressBeyondTheCapsIsDenied(t *testing.T) {
 	}
 	mustKubectl(t, ingress(1000), "apply", "--as", "alice", "--dry-run=server", "-o", "name", "-f", "-")
 	mustFail(t, ingress(1001), []string{
-		`admission webhook "mutate.devgate.dev" denied the request`,
+		invalid("Ingress", "big"),
 		"spec.rules: Too many: 1001: must have at most 1000 items",
 	}, "apply", "--as", "alice", "--dry-run=server", "-f", "-")
 }

@@ -235,14 +235,14 @@ data: {token: %s, user-id: "", ttl: ""}
 
 	// Denials on CREATE.
 	mustFail(t, tokenSecret(ns, "weak", "password123", ""),
-		[]string{`admission webhook "validate.devgate.dev" denied the request`, "data[token]"}, as(asAlice, "apply", "-f", "-")...)
+		[]string{invalid("Secret", "weak"), "data[token]"}, as(asAlice, "apply", "-f", "-")...)
 	mustFail(t, tokenSecret(ns, "forbob", strongToken, "  user-id: bob\n"),
-		[]string{`admission webhook "validate.devgate.dev" denied the request`, "data[user-id]"}, as(asAlice, "apply", "-f", "-")...)
+		[]string{invalid("Secret", "forbob"), "data[user-id]"}, as(asAlice, "apply", "-f", "-")...)
 
 	// UPDATE and DELETE by a non-owner, and an UPDATE to another type.
-	mustFail(t, "", []string{`admission webhook "validate.devgate.dev" denied the request`, "data[user-id]"},
+	mustFail(t, "", []string{invalid("Secret", "missing"), "data[user-id]"},
 		as(asBob, "-n", ns, "label", "secret", "missing", "x=y")...)
-	mustFail(t, "", []string{`admission webhook "validate.devgate.dev" denied the request`, "data[user-id]"},
+	mustFail(t, "", []string{invalid("Secret", "missing"), "data[user-id]"},
 		as(asBob, "-n", ns, "delete", "secret", "missing")...)
 	// The API server itself keeps a Secret's type; whoever denies it, the
 	// token stays a token.
@@ -340,9 +340,9 @@ spec:
 	}
 
 	// An invalid value is still denied, on CREATE and on UPDATE.
-	mustFail(t, service(ns, "bad", "yes"), []string{`admission webhook "validate.devgate.dev" denied the request`}, "apply", "-f", "-")
+	mustFail(t, service(ns, "bad", "yes"), []string{invalid("Service", "bad"), "dev.okteto.com/auto-ingress"}, "apply", "-f", "-")
 	out, errOut, ok := kubectl(t, "", "-n", ns, "annotate", "service", "shop", "dev.okteto.com/auto-ingress=yes", "--overwrite")
-	if ok || !strings.Contains(errOut, "validate.devgate.dev") {
+	if ok || !strings.Contains(errOut, invalid("Service", "shop")+": metadata.annotations[dev.okteto.com/auto-ingress]: Unsupported value") {
 		t.Fatalf("annotating auto-ingress=yes: ok=%v %s%s", ok, out, errOut)
 	}
 }
