@@ -12,23 +12,10 @@ import (
 	"devgate.dev/devgate/policies"
 	"devgate.dev/devgate/policies/config"
 	"devgate.dev/devgate/policies/engine"
+	"devgate.dev/devgate/policies/internal/policytest"
 )
 
-// fuzzConfigs are the configurations the fuzzers pick from: every TLS mode,
-// snippets denied or not.
-func fuzzConfig(pick uint8) *config.Config {
-	cfg := config.Default()
-	switch pick % 4 {
-	case 1:
-		cfg.TLS.Mode, cfg.TLS.ClusterIssuer = config.TLSModeCertManager, "letsencrypt"
-	case 2:
-		cfg.TLS.Mode = config.TLSModeNone
-	case 3:
-		off := false
-		cfg.DenySnippets = &off
-	}
-	return cfg
-}
+var fuzzConfig = policytest.FuzzConfig
 
 // admitTwice admits raw, applies the patch, admits the result again and fails
 // unless the second patch is empty: the mutation is idempotent.

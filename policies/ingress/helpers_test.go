@@ -2,13 +2,12 @@ package ingress_test
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
 
-	jsonpatch "github.com/evanphx/json-patch/v5"
 	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
@@ -16,6 +15,7 @@ import (
 	"devgate.dev/devgate/policies/config"
 	"devgate.dev/devgate/policies/engine"
 	"devgate.dev/devgate/policies/ingress"
+	"devgate.dev/devgate/policies/internal/policytest"
 	"devgate.dev/devgate/policies/service"
 )
 
@@ -43,12 +43,16 @@ func ingressJSON(t testing.TB, meta, spec string) []byte {
 	return expand(t, "{apiVersion: networking.k8s.io/v1, kind: Ingress, metadata: "+meta+", spec: "+spec+"}")
 }
 
-// wantErr is an expected denial: exact type and field, a fragment of the detail.
-type wantErr struct {
-	Type   field.ErrorType
-	Field  string
-	Detail string
-}
+// The checks every policy's table tests share.
+type wantErr policytest.WantErr
+
+var (
+	checkDenials  = policytest.CheckDenials[wantErr]
+	checkWarnings = policytest.CheckWarnings
+	errorStrings  = policytest.ErrorStrings
+	mustJSON      = policytest.MustJSON
+	applyPatch    = policytest.ApplyPatch
+)
 
 // ingCase is one rule or boundary: the Ingress in, and the exact outcome.
 type ingCase struct {
@@ -103,7 +107,7 @@ func runIngressCases(t *testing.T, cases []ingCase) {
 				}
 				return
 			}
-			if !equalMaps(got.Annotations, c.annotations) {
+			if !maps.Equal(got.Annotations, c.annotations) {
 				t.Errorf("annotations:\n got %s\nwant %s", mustJSON(got.Annotations), mustJSON(c.annotations))
 			}
 			wantSpec := c.wantSpec
@@ -136,92 +140,10 @@ func inputOf(t testing.TB, c ingCase) engine.Input {
 	return in
 }
 
-// checkIdempotent applies the patch to the input as the API server does,
-// admits the result again and wants an empty patch, no warning and the same
-// denials.
+// checkIdempotent admits the mutated object again: see policytest.CheckIdempotent.
 func checkIdempotent(t *testing.T, in engine.Input, out engine.Output, cfg *config.Config, lookup policies.Lookup) {
 	t.Helper()
-	patched := applyPatch(t, in.Object, out)
-	in.Object = patched
-	again := eng.Admit(in, cfg, lookup)
-	if len(again.Patch) != 0 {
-		t.Errorf("not idempotent: second patch %s", mustJSON(again.Patch))
-	}
-	if len(again.Warnings) != 0 {
-		t.Errorf("second admission warns: %q", again.Warnings)
-	}
-	if mustJSON(errorStrings(again.Denials)) != mustJSON(errorStrings(out.Denials)) {
-		t.Errorf("second admission denials differ:\n%q\n%q", errorStrings(again.Denials), errorStrings(out.Denials))
-	}
-}
-
-func applyPatch(t testing.TB, doc []byte, out engine.Output) []byte {
-	t.Helper()
-	if len(out.Patch) == 0 {
-		return doc
-	}
-	p, err := jsonpatch.DecodePatch([]byte(mustJSON(out.Patch)))
-	if err != nil {
-		t.Fatalf("decode patch: %v", err)
-	}
-	patched, err := p.Apply(doc)
-	if err != nil {
-		t.Fatalf("apply patch %s to %s: %v", mustJSON(out.Patch), doc, err)
-	}
-	return patched
-}
-
-func checkDenials(t *testing.T, got field.ErrorList, want []wantErr) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("denials: got %d %q, want %d %+v", len(got), errorStrings(got), len(want), want)
-	}
-	for i, w := range want {
-		g := got[i]
-		if g.Type != w.Type || g.Field != w.Field || !strings.Contains(g.Detail, w.Detail) {
-			t.Errorf("denial %d:\n got %s %s %q\nwant %s %s containing %q", i, g.Type, g.Field, g.Detail, w.Type, w.Field, w.Detail)
-		}
-	}
-}
-
-func checkWarnings(t *testing.T, got, want []string) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("warnings: got %q, want %q", got, want)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("warning %d:\n got %q\nwant %q", i, got[i], want[i])
-		}
-	}
-}
-
-func errorStrings(errs field.ErrorList) []string {
-	s := make([]string, 0, len(errs))
-	for _, e := range errs {
-		s = append(s, e.Error())
-	}
-	return s
-}
-
-func equalMaps(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
-}
-
-func mustJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
+	policytest.CheckIdempotent(t, eng, in, out, cfg, lookup)
 }
 
 // decodeIngress decodes wire JSON as the engine does.

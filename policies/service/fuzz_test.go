@@ -11,8 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"devgate.dev/devgate/policies"
-	"devgate.dev/devgate/policies/config"
 	"devgate.dev/devgate/policies/engine"
+	"devgate.dev/devgate/policies/internal/policytest"
 	"devgate.dev/devgate/policies/service"
 )
 
@@ -48,16 +48,7 @@ func FuzzServiceMutation(f *testing.F) {
 		if err != nil {
 			t.Skip()
 		}
-		cfg := config.Default()
-		switch pick % 4 {
-		case 1:
-			cfg.TLS.Mode, cfg.TLS.ClusterIssuer = config.TLSModeCertManager, "letsencrypt"
-		case 2:
-			cfg.TLS.Mode = config.TLSModeNone
-		case 3:
-			off := false
-			cfg.ConvertLoadBalancedServices = &off
-		}
+		cfg := policytest.FuzzConfig(pick)
 		in := engine.Input{Operation: policies.Create, Kind: serviceGVK, Namespace: ns, Object: raw}
 		out := eng.Admit(in, cfg, nil)
 		in.Object = applyPatch(t, raw, out)
