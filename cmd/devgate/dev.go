@@ -61,9 +61,15 @@ func newDevCommand() *cobra.Command {
 			ctrl.SetLogger(logger)
 			ctx := stopOnSignal(cmd.ErrOrStderr())
 			out := cmd.OutOrStdout()
+			// Gateway API's CRDs come from the module cache of a checkout of
+			// devgate, as `make run` has it; a lone binary runs without them.
+			crds, err := devenv.GatewayAPICRDs(ctx)
+			if err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "without Gateway API's CRDs (HTTPRoutes): %v\n", err)
+			}
 			env, err := devenv.Start(ctx, devenv.Options{
 				ConfigPath: cfgPath, Dir: abs, AssetsDir: assets, Logger: logger, ControlPlaneLog: logFile,
-				MetricsBindAddress: metricsAddr, AuthBindAddress: authAddr,
+				MetricsBindAddress: metricsAddr, AuthBindAddress: authAddr, CRDs: crds,
 			})
 			if err != nil {
 				return err

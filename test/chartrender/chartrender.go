@@ -22,28 +22,12 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"devgate.dev/devgate/internal/controlplane"
+	"devgate.dev/devgate/internal/devenv"
 )
-
-// Module is the Go module whose root holds charts/ and config/.
-const Module = "devgate.dev/devgate"
 
 // RepoRoot is the directory of devgate's go.mod, found above the working
 // directory (tests run in their package's directory).
-func RepoRoot() (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && bytes.HasPrefix(data, []byte("module "+Module+"\n")) {
-			return dir, nil
-		}
-		if filepath.Dir(dir) == dir {
-			return "", fmt.Errorf("no go.mod of %s above %s", Module, wd)
-		}
-	}
-}
+func RepoRoot() (string, error) { return devenv.RepoRoot() }
 
 // ChartDir is charts/devgate in the repository.
 func ChartDir() (string, error) {

@@ -2,57 +2,14 @@ package e2e
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
-	"sigs.k8s.io/yaml"
 
 	"devgate.dev/devgate/test/chartrender"
 )
-
-const certManagerModule = "github.com/cert-manager/cert-manager"
-
-// certManagerCRDs reads the CustomResourceDefinitions cert-manager ships in
-// its Go module (deploy/crds), at the version go.mod pins: the API server then
-// validates the chart's Issuer and Certificate as a cluster with cert-manager
-// would, without cert-manager running.
-func certManagerCRDs(ctx context.Context) ([]*apiextensionsv1.CustomResourceDefinition, error) {
-	root, err := chartrender.RepoRoot()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", certManagerModule)
-	cmd.Dir = root
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("locating %s in the module cache (go mod download): %w", certManagerModule, err)
-	}
-	dir := filepath.Join(strings.TrimSpace(string(out)), "deploy", "crds")
-	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	if err != nil || len(files) == 0 {
-		return nil, fmt.Errorf("no CRDs in %s", dir)
-	}
-	var crds []*apiextensionsv1.CustomResourceDefinition
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		crd := &apiextensionsv1.CustomResourceDefinition{}
-		if err := yaml.UnmarshalStrict(data, crd); err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
-		}
-		crds = append(crds, crd)
-	}
-	return crds, nil
-}
 
 // TestCertManagerMode: the chart's Issuer and Certificate, and the rest of a
 // cert-manager-mode or secret-mode install, are accepted by the API server

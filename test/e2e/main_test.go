@@ -67,7 +67,7 @@ func TestMain(m *testing.M) {
 	os.Exit(testenv.Run(m))
 }
 
-// start brings up the control plane with cert-manager's CRDs, installs the
+// start brings up the control plane with cert-manager's and Gateway API's CRDs, installs the
 // chart in webhook.url mode, then starts devgate as the chart's ServiceAccount
 // and waits until a request through the API server reaches it through the
 // chart's webhook configurations.
@@ -82,10 +82,15 @@ func (s *suite) start(ctx context.Context, cfg *envconf.Config) (context.Context
 	if s.dir, err = os.MkdirTemp("", "devgate-e2e-"); err != nil {
 		return ctx, err
 	}
-	crds, err := certManagerCRDs(ctx)
+	crds, err := devenv.CertManagerCRDs(ctx)
 	if err != nil {
 		return ctx, err
 	}
+	gatewayCRDs, err := devenv.GatewayAPICRDs(ctx)
+	if err != nil {
+		return ctx, err
+	}
+	crds = append(crds, gatewayCRDs...)
 	if err := os.WriteFile(filepath.Join(s.dir, "values.yaml"), []byte(values), 0o600); err != nil {
 		return ctx, err
 	}

@@ -68,9 +68,15 @@ func run(m *testing.M) int {
 	defer logFile.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	// Gateway API's CRDs, as a cluster that serves HTTPRoutes has them.
+	crds, err := devenv.GatewayAPICRDs(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	env, err = devenv.Start(ctx, devenv.Options{
 		ConfigPath: configPath, Dir: dir, Logger: logr.Discard(), ControlPlaneLog: logFile,
-		ConfigPollInterval: 200 * time.Millisecond,
+		ConfigPollInterval: 200 * time.Millisecond, CRDs: crds,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the control plane:", err)
