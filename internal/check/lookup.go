@@ -5,11 +5,13 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	sigsjson "sigs.k8s.io/json"
 
 	"devgate.dev/devgate/internal/hostindex"
 	"devgate.dev/devgate/policies"
 	"devgate.dev/devgate/policies/config"
+	"devgate.dev/devgate/policies/httproute"
 	"devgate.dev/devgate/policies/service"
 )
 
@@ -25,8 +27,9 @@ import (
 type manifestLookup struct {
 	byToken    map[string][]string // token label value -> sorted "namespace/name"
 	namespaces map[string]bool
-	// serving are the Ingresses of the manifests and the ones their Services
-	// would get from the controller, as hostindex reads them.
+	// serving are the Ingresses and HTTPRoutes of the manifests and the
+	// Ingresses their Services would get from the controller, as hostindex
+	// reads them.
 	serving []any
 }
 
@@ -75,6 +78,12 @@ func newLookup(old, current []*object, cfg *config.Config) manifestLookup {
 				ing.Namespace = o.namespace
 				l.serving = append(l.serving, &ing)
 			}
+		case httproute.GVK:
+			var r gatewayv1.HTTPRoute
+			if sigsjson.UnmarshalCaseSensitivePreserveInts(o.raw, &r) == nil {
+				r.Namespace = o.namespace
+				l.serving = append(l.serving, &r)
+			}
 		case serviceGVK:
 			var svc corev1.Service
 			if sigsjson.UnmarshalCaseSensitivePreserveInts(o.raw, &svc) == nil {
@@ -105,7 +114,7 @@ func (l manifestLookup) ServiceAccountsWithToken(token string) []string {
 func (l manifestLookup) NamespaceExists(name string) bool { return l.namespaces[name] }
 
 // HostsFitting implements policies.Lookup from the manifests' Ingresses and
-// their Services' generated Ingresses.
+// HTTPRoutes and their Services' generated Ingresses.
 func (l manifestLookup) HostsFitting(namespace string) []policies.HostUse {
 	return hostindex.UsesFitting(namespace, l.serving)
 }

@@ -1,6 +1,7 @@
 // Package hostindex answers the two questions of host ownership (SPEC 3)
-// from informer caches: which namespaces exist, and which Ingresses serve a
-// host that a namespace of a given name would fit. Both are map lookups, so
+// from informer caches: which namespaces exist, and which Ingresses (and,
+// where WatchHTTPRoutes added them, HTTPRoutes) serve a host that a namespace
+// of a given name would fit. Both are map lookups, so
 // the ownership rule costs a handful of them per admission however many
 // namespaces and Ingresses the cluster has, and never a LIST against the API
 // server.
@@ -17,9 +18,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"devgate.dev/devgate/policies"
 	"devgate.dev/devgate/policies/hosts"
+	"devgate.dev/devgate/policies/httproute"
 	"devgate.dev/devgate/policies/ingress"
 )
 
@@ -52,6 +55,10 @@ func NamespaceCacheOptions() cache.ByObject {
 type Index struct {
 	namespaces toolscache.Indexer
 	ingresses  toolscache.Indexer
+	// routes is the HTTPRoute informer's store once WatchHTTPRoutes added
+	// it (httproutes.go); nil before, and in clusters without the Gateway
+	// API.
+	routes routeStore
 }
 
 // indexerInformer is what client-go's SharedIndexInformer, which
@@ -95,15 +102,21 @@ func Candidates(host string) []string {
 }
 
 // fitsIndexFunc keys an Ingress by every candidate namespace of every host it
-// serves (rules, TLS hosts, server aliases).
+// serves (rules, TLS hosts, server aliases), and an HTTPRoute by those of its
+// hostnames.
 func fitsIndexFunc(obj any) ([]string, error) {
-	ing, ok := obj.(*networkingv1.Ingress)
-	if !ok {
+	var served []string
+	switch o := obj.(type) {
+	case *networkingv1.Ingress:
+		served = ingress.ServedHosts(o)
+	case *gatewayv1.HTTPRoute:
+		served = httproute.ServedHosts(o)
+	default:
 		return nil, fmt.Errorf("hostindex: cannot index %T", obj)
 	}
 	var keys []string
 	seen := map[string]bool{}
-	for _, h := range ingress.ServedHosts(ing) {
+	for _, h := range served {
 		for _, c := range Candidates(h) {
 			if !seen[c] {
 				seen[c] = true
@@ -120,30 +133,40 @@ func (i *Index) NamespaceExists(name string) bool {
 	return err == nil && exists
 }
 
-// HostsFitting implements policies.Lookup: every host an Ingress serves
-// whose first label is namespace or ends with "-" + namespace.
+// HostsFitting implements policies.Lookup: every host an Ingress (or, once
+// WatchHTTPRoutes added them, an HTTPRoute) serves whose first label is
+// namespace or ends with "-" + namespace.
 func (i *Index) HostsFitting(namespace string) []policies.HostUse {
 	objs, err := i.ingresses.ByIndex(indexName, namespace)
 	if err != nil {
 		return nil
 	}
+	if routes := i.routes.get(); routes != nil {
+		if more, err := routes.ByIndex(indexName, namespace); err == nil {
+			objs = append(objs, more...)
+		}
+	}
 	return UsesFitting(namespace, objs)
 }
 
-// UsesFitting lists the hosts of the Ingresses in objs whose first label fits
-// namespace. The webhook's index and `devgate check` share it.
+// UsesFitting lists the hosts of the Ingresses and HTTPRoutes in objs whose
+// first label fits namespace. The webhook's index and `devgate check` share it.
 func UsesFitting(namespace string, objs []any) []policies.HostUse {
 	var uses []policies.HostUse
-	for _, o := range objs {
-		ing, ok := o.(*networkingv1.Ingress)
-		if !ok {
-			continue
-		}
-		for _, h := range ingress.ServedHosts(ing) {
+	add := func(served []string, kind, ns, name string) {
+		for _, h := range served {
 			label, _, _ := strings.Cut(h, ".")
 			if hosts.Fits(label, namespace) {
-				uses = append(uses, policies.HostUse{Host: h, Kind: "Ingress", Namespace: ing.Namespace, Name: ing.Name})
+				uses = append(uses, policies.HostUse{Host: h, Kind: kind, Namespace: ns, Name: name})
 			}
+		}
+	}
+	for _, o := range objs {
+		switch obj := o.(type) {
+		case *networkingv1.Ingress:
+			add(ingress.ServedHosts(obj), "Ingress", obj.Namespace, obj.Name)
+		case *gatewayv1.HTTPRoute:
+			add(httproute.ServedHosts(obj), "HTTPRoute", obj.Namespace, obj.Name)
 		}
 	}
 	return uses

@@ -66,15 +66,27 @@ func Generate(root string) ([]File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", KustomizeConfig, err)
 	}
-	return generate(all.Policies(), cfg.ExcludedNamespaces)
+	// The chart renders the rules of its config.endpoints.kind: those of the
+	// default configuration, or those of HTTPRoute mode.
+	routes := *cfg
+	routes.Endpoints.Kind = config.EndpointsKindHTTPRoute
+	return generateModes(all.Registered(cfg), all.Policies(), all.Registered(&routes), cfg.ExcludedNamespaces)
 }
 
+// generate is the files for the policies ps whatever the configuration.
 func generate(ps []policies.Policy, excludedNamespaces []string) ([]File, error) {
-	kustomize, err := kustomizeWebhooks(ps, excludedNamespaces)
+	return generateModes(ps, ps, nil, excludedNamespaces)
+}
+
+// generateModes is the files for the policies the kustomize base's
+// configuration registers and for those the chart registers by default and
+// in HTTPRoute mode (nil: the same as by default).
+func generateModes(kustomizePolicies, chartPolicies, chartRoutePolicies []policies.Policy, excludedNamespaces []string) ([]File, error) {
+	kustomize, err := kustomizeWebhooks(kustomizePolicies, excludedNamespaces)
 	if err != nil {
 		return nil, err
 	}
-	chart, err := chartRules(ps)
+	chart, err := chartRules(chartPolicies, chartRoutePolicies)
 	if err != nil {
 		return nil, err
 	}
@@ -167,9 +179,23 @@ func checkRoundTrip(data []byte, mutating *admissionregistrationv1.MutatingWebho
 // chartRules is charts/devgate/templates/_webhook_rules.tpl: the `rules:` and
 // `matchConditions:` of each webhook as webhook.Configurations builds them,
 // each in a named template. A webhook without matchConditions gets an empty
-// template, so webhooks.yaml renders none.
-func chartRules(ps []policies.Policy) ([]byte, error) {
+// template, so webhooks.yaml renders none. Where the policies of HTTPRoute
+// mode (routePS, unless nil) register other rules or conditions than ps, the
+// template renders those when the chart's config.endpoints.kind is
+// httproute.
+func chartRules(ps, routePS []policies.Policy) ([]byte, error) {
 	mutating, validating := webhook.Configurations(ps, webhook.ClientConfig{}, nil)
+	bodies, err := chartBodies(mutating, validating)
+	if err != nil {
+		return nil, err
+	}
+	var routeBodies []string
+	if routePS != nil {
+		rm, rv := webhook.Configurations(routePS, webhook.ClientConfig{}, nil)
+		if routeBodies, err = chartBodies(rm, rv); err != nil {
+			return nil, err
+		}
+	}
 	var b bytes.Buffer
 	b.WriteString("{{- /*\n" + Header + "\n")
 	b.WriteString(`
@@ -179,16 +205,49 @@ webhooks.yaml includes them. Secrets are validated on DELETE too: deleting a
 token Secret is reserved to its owner and admins.
 */ -}}
 `)
+	conditional := false
+	for i, name := range chartTemplates {
+		b.WriteString("\n{{- define " + `"` + name + `"` + " -}}\n")
+		if routeBodies != nil && routeBodies[i] != bodies[i] {
+			conditional = true
+			b.WriteString(`{{- if include "devgate.httpRouteEndpoints" . -}}` + "\n")
+			b.WriteString(escapeTemplate(routeBodies[i]))
+			b.WriteString("{{- else -}}\n")
+			b.WriteString(escapeTemplate(bodies[i]))
+			b.WriteString("{{- end -}}\n")
+		} else {
+			b.WriteString(escapeTemplate(bodies[i]))
+		}
+		b.WriteString("{{- end }}\n")
+	}
+	if conditional {
+		b.WriteString(`
+{{- /* Non-empty when the chart's configuration has endpoints.kind: httproute. */ -}}
+{{- define "devgate.httpRouteEndpoints" -}}
+{{- with .Values.config }}{{ with .endpoints }}{{ if eq (printf "%v" .kind) "httproute" }}true{{ end }}{{ end }}{{ end -}}
+{{- end }}
+`)
+	}
+	return b.Bytes(), nil
+}
+
+// chartTemplates are the named templates of ChartRules, in the order of
+// chartBodies.
+var chartTemplates = []string{"devgate.mutatingRules", "devgate.mutatingMatchConditions", "devgate.validatingRules", "devgate.validatingMatchConditions"}
+
+// chartBodies are the YAML bodies of chartTemplates for the configurations:
+// "" for a webhook without matchConditions.
+func chartBodies(mutating *admissionregistrationv1.MutatingWebhookConfiguration, validating *admissionregistrationv1.ValidatingWebhookConfiguration) ([]string, error) {
+	var bodies []string
 	for _, d := range []struct {
-		name string
 		key  string
 		v    any
 		omit bool
 	}{
-		{"devgate.mutatingRules", "rules", mutating.Webhooks[0].Rules, false},
-		{"devgate.mutatingMatchConditions", "matchConditions", mutating.Webhooks[0].MatchConditions, len(mutating.Webhooks[0].MatchConditions) == 0},
-		{"devgate.validatingRules", "rules", validating.Webhooks[0].Rules, false},
-		{"devgate.validatingMatchConditions", "matchConditions", validating.Webhooks[0].MatchConditions, len(validating.Webhooks[0].MatchConditions) == 0},
+		{"rules", mutating.Webhooks[0].Rules, false},
+		{"matchConditions", mutating.Webhooks[0].MatchConditions, len(mutating.Webhooks[0].MatchConditions) == 0},
+		{"rules", validating.Webhooks[0].Rules, false},
+		{"matchConditions", validating.Webhooks[0].MatchConditions, len(validating.Webhooks[0].MatchConditions) == 0},
 	} {
 		body := ""
 		if !d.omit {
@@ -198,11 +257,9 @@ token Secret is reserved to its owner and admins.
 			}
 			body = string(out)
 		}
-		b.WriteString("\n{{- define " + `"` + d.name + `"` + " -}}\n")
-		b.WriteString(escapeTemplate(body))
-		b.WriteString("{{- end }}\n")
+		bodies = append(bodies, body)
 	}
-	return b.Bytes(), nil
+	return bodies, nil
 }
 
 // escapeTemplate makes text render as itself in a Go (Helm) template: every

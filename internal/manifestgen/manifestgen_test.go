@@ -184,3 +184,118 @@ func TestKustomizeNamespaceSelector(t *testing.T) {
 		t.Errorf("inject-ca-from = %q", got)
 	}
 }
+
+// TestChartTemplatesHTTPRouteMode: where the policies of HTTPRoute mode
+// register more than the default ones, each template renders the HTTPRoute
+// mode's rules and matchConditions exactly when the chart's
+// config.endpoints.kind is httproute, and the default ones otherwise; a
+// template the modes agree on has no condition.
+func TestChartTemplatesHTTPRouteMode(t *testing.T) {
+	route := schema.GroupVersionKind{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"}
+	base := fakePolicy{{GroupVersionKind: secret, Resource: "secrets", Operations: cu, Mutating: true, Validating: true, MatchCondition: "x"}}
+	routes := fakePolicy{{GroupVersionKind: route, Resource: "httproutes", Operations: cu, Validating: true, MatchCondition: "y"}}
+	ps, routePS := []policies.Policy{base}, []policies.Policy{base, routes}
+	files, err := generateModes(ps, ps, routePS, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl := string(files[1].Data)
+	if n := strings.Count(tpl, `{{- if include "devgate.httpRouteEndpoints" . -}}`); n != 2 {
+		t.Errorf("%d conditional templates, want 2 (the validating rules and matchConditions)\n%s", n, tpl)
+	}
+	tmpl, err := parseWithInclude(tpl)
+	if err != nil {
+		t.Fatalf("the generated templates do not parse: %v\n%s", err, tpl)
+	}
+	values := func(config map[string]any) map[string]any {
+		return map[string]any{"Values": map[string]any{"config": config}}
+	}
+	for _, c := range []struct {
+		name   string
+		data   map[string]any
+		routes bool
+	}{
+		{"no endpoints", values(map[string]any{"domain": "a.example"}), false},
+		{"kind ingress", values(map[string]any{"endpoints": map[string]any{"kind": "ingress"}}), false},
+		{"endpoints without kind", values(map[string]any{"endpoints": map[string]any{}}), false},
+		{"kind httproute", values(map[string]any{"endpoints": map[string]any{"kind": "httproute"}}), true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			want := ps
+			if c.routes {
+				want = routePS
+			}
+			mutating, validating := webhook.Configurations(want, webhook.ClientConfig{}, nil)
+			for _, e := range []struct {
+				name string
+				want any
+			}{
+				{"devgate.mutatingRules", map[string]any{"rules": mutating.Webhooks[0].Rules}},
+				{"devgate.mutatingMatchConditions", map[string]any{"matchConditions": mutating.Webhooks[0].MatchConditions}},
+				{"devgate.validatingRules", map[string]any{"rules": validating.Webhooks[0].Rules}},
+				{"devgate.validatingMatchConditions", map[string]any{"matchConditions": validating.Webhooks[0].MatchConditions}},
+			} {
+				var out bytes.Buffer
+				if err := tmpl.ExecuteTemplate(&out, e.name, c.data); err != nil {
+					t.Fatalf("%s: %v", e.name, err)
+				}
+				wantYAML, err := yaml.Marshal(e.want)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := out.String(); got != strings.TrimSuffix(string(wantYAML), "\n") {
+					t.Errorf("%s renders\n%s\nwant\n%s", e.name, got, wantYAML)
+				}
+			}
+		})
+	}
+
+	// The same policies in both modes: no condition at all.
+	if files, err = generateModes(ps, ps, ps, nil); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(files[1].Data), "devgate.httpRouteEndpoints") {
+		t.Error("a condition where the modes agree")
+	}
+}
+
+// TestHTTPRoutesOnlyInHTTPRouteMode: devgate's own generated files register
+// HTTPRoutes in the chart only under the HTTPRoute-mode condition, and not in
+// the kustomize base, whose configuration is in the default mode.
+func TestHTTPRoutesOnlyInHTTPRouteMode(t *testing.T) {
+	files, err := Generate(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(files[0].Data), "httproutes") {
+		t.Errorf("%s registers HTTPRoutes while %s is in the default mode", KustomizeWebhooks, KustomizeConfig)
+	}
+	tmpl, err := parseWithInclude(string(files[1].Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{"ingress", "httproute"} {
+		data := map[string]any{"Values": map[string]any{"config": map[string]any{"endpoints": map[string]any{"kind": kind}}}}
+		for _, name := range []string{"devgate.mutatingRules", "devgate.validatingRules"} {
+			var out bytes.Buffer
+			if err := tmpl.ExecuteTemplate(&out, name, data); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Contains(out.String(), "httproutes"); got != (kind == "httproute") {
+				t.Errorf("kind %s: %s registers HTTPRoutes: %v", kind, name, got)
+			}
+		}
+	}
+}
+
+// parseWithInclude parses the chart's templates with Helm's include, which
+// the HTTPRoute-mode condition calls.
+func parseWithInclude(text string) (*template.Template, error) {
+	tmpl := template.New("rules")
+	tmpl.Funcs(template.FuncMap{"include": func(name string, data any) (string, error) {
+		var out bytes.Buffer
+		err := tmpl.ExecuteTemplate(&out, name, data)
+		return out.String(), err
+	}})
+	return tmpl.Parse(text)
+}

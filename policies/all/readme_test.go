@@ -14,6 +14,7 @@ var updateReadme = flag.Bool("update", false, "rewrite the README's rule table f
 var rulesDocs = []string{
 	"../service/RULES.md",
 	"../ingress/RULES.md",
+	"../httproute/RULES.md",
 	"../namespace/RULES.md",
 	"../tokens/RULES.md",
 }

@@ -53,6 +53,7 @@ type Config struct {
 	Tokens                      Tokens           `json:"tokens"`
 	ExcludedNamespaces          []string         `json:"excludedNamespaces,omitempty"`
 	Auth                        AuthConfig       `json:"auth"`
+	Endpoints                   Endpoints        `json:"endpoints"`
 }
 
 // AuthConfig configures the auth service (`devgate auth`, SPEC 7).
@@ -233,6 +234,7 @@ func (c *Config) SetDefaults() {
 	if c.ExcludedNamespaces == nil {
 		c.ExcludedNamespaces = []string{"kube-system", "kube-public", "kube-node-lease"}
 	}
+	c.Endpoints.setDefaults()
 }
 
 // Validate reports every invalid value at once, as field errors.
@@ -314,6 +316,7 @@ func (c *Config) Validate() field.ErrorList {
 			errs = append(errs, field.Invalid(field.NewPath("auth", "usersNamespace"), c.Auth.UsersNamespace, msg))
 		}
 	}
+	errs = append(errs, c.Endpoints.validate(field.NewPath("endpoints"))...)
 	return errs
 }
 

@@ -113,6 +113,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("apiVersion: devgate.dev/v1alpha1\nkind: Config\ndomain: a.example\n"))
 	f.Add([]byte("apiVersion: devgate.dev/v1alpha1\nkind: Config\ndomain: a.example\ntokens: {maxTTL: 1ms}\n"))
 	f.Add([]byte("{}"))
+	f.Add([]byte("apiVersion: devgate.dev/v1alpha1\nkind: Config\ndomain: a.example\nendpoints: {kind: httproute, gateway: {namespace: gw, name: public}, authService: {namespace: devgate, name: auth, verifyPath: /v}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse(data)
 		if err == nil && len(c.Validate()) > 0 {

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"devgate.dev/devgate/policies"
 	"devgate.dev/devgate/policies/config"
@@ -89,6 +90,8 @@ func newObject(gvk schema.GroupVersionKind) client.Object {
 		return &networkingv1.Ingress{}
 	case corev1.SchemeGroupVersion.WithKind("Namespace"):
 		return &corev1.Namespace{}
+	case gatewayv1.SchemeGroupVersion.WithKind("HTTPRoute"):
+		return &gatewayv1.HTTPRoute{}
 	}
 	return nil
 }

@@ -8,6 +8,48 @@ token Secret is reserved to its owner and admins.
 */ -}}
 
 {{- define "devgate.mutatingRules" -}}
+{{- if include "devgate.httpRouteEndpoints" . -}}
+rules:
+- apiGroups:
+  - ""
+  apiVersions:
+  - v1
+  operations:
+  - CREATE
+  resources:
+  - secrets
+  scope: Namespaced
+- apiGroups:
+  - ""
+  apiVersions:
+  - v1
+  operations:
+  - CREATE
+  - UPDATE
+  resources:
+  - services
+  scope: Namespaced
+- apiGroups:
+  - gateway.networking.k8s.io
+  apiVersions:
+  - v1
+  operations:
+  - CREATE
+  - UPDATE
+  resources:
+  - httproutes
+  scope: Namespaced
+- apiGroups:
+  - networking.k8s.io
+  apiVersions:
+  - v1
+  operations:
+  - CREATE
+  - UPDATE
+  resources:
+  - ingresses
+  scope: Namespaced
+{{- else -}}
 rules:
 - apiGroups:
   - ""
@@ -38,6 +80,7 @@ rules:
   resources:
   - ingresses
   scope: Namespaced
+{{- end -}}
 {{- end }}
 
 {{- define "devgate.mutatingMatchConditions" -}}
@@ -64,6 +107,69 @@ matchConditions:
 {{- end }}
 
 {{- define "devgate.validatingRules" -}}
+{{- if include "devgate.httpRouteEndpoints" . -}}
+rules:
+- apiGroups:
+  - ""
+  apiVersions:
+  - v1
+  operations:
+  - CREATE
+  resources:
+  - namespaces
+  scope: Cluster
+- apiGroups:
+  - ""
+  apiVersions:
+  - v1
+  operations:
+  - CREATE
+  - UPDATE
+  - DELETE
+  resources:
+  - secrets
+  scope: Namespaced
+- apiGroups:
+  - ""
+  apiVersions:
+  - v1
+  operations:
+  - CREATE
+  - UPDATE
+  resources:
+  - serviceaccounts
+  scope: Namespaced
+- apiGroups:
+  - ""
+  apiVersions:
+  - v1
+  operations:
+  - CREATE
+  - UPDATE
+  resources:
+  - services
+  scope: Namespaced
+- apiGroups:
+  - gateway.networking.k8s.io
+  apiVersions:
+  - v1
+  operations:
+  - CREATE
+  - UPDATE
+  resources:
+  - httproutes
+  scope: Namespaced
+- apiGroups:
+  - networking.k8s.io
+  apiVersions:
+  - v1
+  operations:
+  - CREATE
+  - UPDATE
+  resources:
+  - ingresses
+  scope: Namespaced
+{{- else -}}
 rules:
 - apiGroups:
   - ""
@@ -115,6 +221,7 @@ rules:
   resources:
   - ingresses
   scope: Namespaced
+{{- end -}}
 {{- end }}
 
 {{- define "devgate.validatingMatchConditions" -}}
@@ -138,4 +245,9 @@ matchConditions:
       (object != null && has(object.spec) && ((has(object.spec.type) && object.spec.type == "ExternalName") || (has(object.spec.externalIPs) && size(object.spec.externalIPs) > 0))) ||
       (oldObject != null && has(oldObject.metadata.annotations) && "dev.okteto.com/auto-ingress" in oldObject.metadata.annotations))
   name: services
+{{- end }}
+
+{{- /* Non-empty when the chart's configuration has endpoints.kind: httproute. */ -}}
+{{- define "devgate.httpRouteEndpoints" -}}
+{{- with .Values.config }}{{ with .endpoints }}{{ if eq (printf "%v" .kind) "httproute" }}true{{ end }}{{ end }}{{ end -}}
 {{- end }}
