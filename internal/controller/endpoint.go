@@ -1,7 +1,9 @@
-// Package controller holds devgate's controller: it owns the Ingress that gives
-// an annotated Service its endpoint (SPEC 2). The Ingress itself is computed by
-// policies/service, the same code `devgate check` shows; this package only
-// reconciles the cluster towards it.
+// Package controller holds devgate's controllers: the endpoint controller owns
+// the Ingress, or in HTTPRoute mode the HTTPRoute, that gives an annotated
+// Service its endpoint; the object itself is computed by policies/service,
+// the same code `devgate check` shows, and this package only reconciles the
+// cluster towards it. The ReferenceGrant controller lets private HTTPRoutes
+// reach the auth service.
 package controller
 
 import (
@@ -12,11 +14,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
@@ -27,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"devgate.dev/devgate/policies/config"
 	"devgate.dev/devgate/policies/service"
@@ -35,10 +38,12 @@ import (
 
 // Event reasons recorded on Services.
 const (
-	ReasonCreated  = "EndpointCreated"
-	ReasonUpdated  = "EndpointUpdated"
-	ReasonAdopted  = "EndpointAdopted"
-	ReasonRemoved  = "EndpointRemoved"
+	ReasonCreated = "EndpointCreated"
+	ReasonUpdated = "EndpointUpdated"
+	ReasonAdopted = "EndpointAdopted"
+	ReasonRemoved = "EndpointRemoved"
+	// ReasonConflict is "IngressConflict" or "HTTPRouteConflict": an object
+	// of the Service's name that devgate does not manage.
 	ReasonConflict = "IngressConflict"
 	ReasonInvalid  = "EndpointInvalid"
 	// ReasonFailed is a write of the Ingress that the API server refused
@@ -64,19 +69,27 @@ type EndpointReconciler struct {
 	// every Service is then reconciled again, so endpoints follow a new domain
 	// or TLS mode without a restart.
 	ConfigChanged func() <-chan struct{}
+	// HTTPRoutes is set when the cluster serves Gateway API's HTTPRoutes:
+	// the controller then watches them, writes them in httproute mode, and
+	// removes the one it owns when the mode goes back to ingress. Without
+	// the CRD there is nothing to watch.
+	HTTPRoutes bool
 }
 
-// SetupWithManager registers the controller. Ingresses are mapped to the
-// Service of the same name, which covers the owned Ingress, an Ingress to
-// adopt and a foreign one to report as a conflict.
+// SetupWithManager registers the controller. Ingresses and HTTPRoutes are
+// mapped to the Service of the same name, which covers the owned object, one
+// to adopt and a foreign one to report as a conflict.
 func (r *EndpointReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	toService := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()}}}
+	})
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("endpoint").
 		For(&corev1.Service{}, builder.WithPredicates()).
-		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(
-			func(_ context.Context, o client.Object) []reconcile.Request {
-				return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()}}}
-			}))
+		Watches(&networkingv1.Ingress{}, toService)
+	if r.HTTPRoutes {
+		b = b.Watches(&gatewayv1.HTTPRoute{}, toService)
+	}
 	if r.ConfigChanged != nil {
 		b = b.WatchesRawSource(source.Func(r.requeueAllOnConfigChange))
 	}
@@ -115,137 +128,164 @@ func (r *EndpointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	}
 	var svc corev1.Service
 	if err := r.Client.Get(ctx, req.NamespacedName, &svc); err != nil {
-		// A deleted Service's Ingress goes with it through its ownerReference
+		// A deleted Service's object goes with it through its ownerReference
 		// (garbage collection); nothing to do here.
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !svc.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
 	}
-	desired, err := service.DesiredIngress(&svc, cfg)
+	kind, other := ingressKind, httpRouteKind
+	if cfg.HTTPRoutes() {
+		kind, other = httpRouteKind, ingressKind
+	}
+	if other.name != httpRouteKind.name || r.HTTPRoutes {
+		// The object of the other kind, left from before endpoints.kind
+		// changed, goes: one endpoint is served one way.
+		if err := r.removeOwned(ctx, &svc, other, "endpoints.kind is now "+cfg.Endpoints.Kind); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	desired, err := service.DesiredEndpoint(&svc, cfg)
 	if err != nil {
 		// The webhook denies such Services; one admitted before devgate, or
 		// under another configuration, gets an Event rather than a retry loop.
 		r.Recorder.Eventf(&svc, nil, corev1.EventTypeWarning, ReasonInvalid, "Reconcile", "no endpoint: %v", err)
 		return ctrl.Result{}, nil
 	}
-	var existing networkingv1.Ingress
-	err = r.Client.Get(ctx, req.NamespacedName, &existing)
+	if desired == nil {
+		return ctrl.Result{}, r.removeOwned(ctx, &svc, kind, "the Service no longer asks for an endpoint")
+	}
+	existing := kind.newObject()
+	err = r.Client.Get(ctx, req.NamespacedName, existing)
 	found := err == nil
 	if err != nil && !apierrors.IsNotFound(err) {
 		return ctrl.Result{}, err
 	}
 
-	switch {
-	case desired == nil && !found:
-		return ctrl.Result{}, nil
-	case desired == nil:
-		if !ownedBy(&existing, &svc) {
-			return ctrl.Result{}, nil
-		}
-		if err := r.Client.Delete(ctx, &existing, client.Preconditions{UID: &existing.UID}); client.IgnoreNotFound(err) != nil {
-			r.failed(&svc, &existing, "Delete", err)
-			return ctrl.Result{}, err
-		}
-		r.Recorder.Eventf(&svc, &existing, corev1.EventTypeNormal, ReasonRemoved, "Delete", "deleted Ingress %s: the Service no longer asks for an endpoint", existing.Name)
-		logger.Info("endpoint removed", "ingress", existing.Name)
-		return ctrl.Result{}, nil
-	}
-
 	adopt := false
-	if found && !ownedBy(&existing, &svc) {
-		if !adoptable(&existing) {
-			r.Recorder.Eventf(&svc, &existing, corev1.EventTypeWarning, ReasonConflict, "Reconcile",
-				"Ingress %s already exists and is not managed by devgate: rename the Service or the Ingress, or delete the Ingress to get the endpoint", existing.Name)
+	if found && !ownedBy(existing, &svc) {
+		if !adoptable(existing) {
+			r.Recorder.Eventf(&svc, existing, corev1.EventTypeWarning, kind.name+"Conflict", "Reconcile",
+				"%[1]s %[2]s already exists and is not managed by devgate: rename the Service or the %[1]s, or delete the %[1]s to get the endpoint", kind.name, existing.GetName())
 			return ctrl.Result{}, nil
 		}
 		adopt = true
 	}
-	var live *networkingv1.Ingress
+	var live client.Object
 	if found {
-		live = &existing
+		live = existing
 	}
-	stored, err := r.apply(ctx, desired, live)
+	stored, err := r.apply(ctx, kind, desired, live)
 	action := "Update"
 	if !found {
 		action = "Create"
 	}
 	switch {
 	case apierrors.IsConflict(err):
-		// Nothing was written: another manager created an Ingress of that
+		// Nothing was written: another manager created an object of that
 		// name since the cache was read, or replaced the one there was (its
 		// uid changed). The next look decides between adoption and a
 		// conflict Event.
 		return ctrl.Result{RequeueAfter: retryAfter}, nil
 	case err != nil:
-		r.failed(&svc, desired, action, err)
+		r.failed(&svc, kind, desired, action, err)
 		return ctrl.Result{}, err
 	}
 	switch {
 	case !found:
-		r.Recorder.Eventf(&svc, stored, corev1.EventTypeNormal, ReasonCreated, "Create", "created Ingress %s for %s", stored.Name, urls(stored))
-		logger.Info("endpoint created", "ingress", stored.Name, "url", urls(stored))
+		r.Recorder.Eventf(&svc, stored, corev1.EventTypeNormal, ReasonCreated, "Create", "created %s %s for %s", kind.name, stored.GetName(), kind.urls(stored))
+		logger.Info("endpoint created", "kind", kind.name, "name", stored.GetName(), "url", kind.urls(stored))
 	case adopt:
-		r.Recorder.Eventf(&svc, stored, corev1.EventTypeNormal, ReasonAdopted, "Update", "adopted Ingress %s for %s", stored.Name, urls(stored))
-		logger.Info("endpoint adopted", "ingress", stored.Name)
-	case changed(&existing, stored):
-		r.Recorder.Eventf(&svc, stored, corev1.EventTypeNormal, ReasonUpdated, "Update", "updated Ingress %s for %s", stored.Name, urls(stored))
-		logger.Info("endpoint updated", "ingress", stored.Name)
+		r.Recorder.Eventf(&svc, stored, corev1.EventTypeNormal, ReasonAdopted, "Update", "adopted %s %s for %s", kind.name, stored.GetName(), kind.urls(stored))
+		logger.Info("endpoint adopted", "kind", kind.name, "name", stored.GetName())
+	case kind.changed(existing, stored):
+		r.Recorder.Eventf(&svc, stored, corev1.EventTypeNormal, ReasonUpdated, "Update", "updated %s %s for %s", kind.name, stored.GetName(), kind.urls(stored))
+		logger.Info("endpoint updated", "kind", kind.name, "name", stored.GetName())
 	}
 	return ctrl.Result{}, nil
+}
+
+// removeOwned deletes svc's object of kind if devgate owns it; an object of
+// the name that devgate does not own is left alone.
+func (r *EndpointReconciler) removeOwned(ctx context.Context, svc *corev1.Service, kind endpointKind, why string) error {
+	existing := kind.newObject()
+	if err := r.Client.Get(ctx, client.ObjectKeyFromObject(svc), existing); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if !ownedBy(existing, svc) {
+		return nil
+	}
+	uid := existing.GetUID()
+	if err := r.Client.Delete(ctx, existing, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
+		r.failed(svc, kind, existing, "Delete", err)
+		return err
+	}
+	r.Recorder.Eventf(svc, existing, corev1.EventTypeNormal, ReasonRemoved, "Delete", "deleted %s %s: %s", kind.name, existing.GetName(), why)
+	log.FromContext(ctx).Info("endpoint removed", "kind", kind.name, "name", existing.GetName())
+	return nil
 }
 
 // FieldManager is the field manager of devgate's writes (SPEC 2).
 const FieldManager = "devgate"
 
 // apply writes desired with server-side apply under FieldManager and returns
-// the Ingress as stored. devgate then owns exactly the fields it sets: the
+// the object as stored. devgate then owns exactly the fields it sets: the
 // spec, its own labels and annotations and the owner reference. Another
 // manager's labels and annotations (a GitOps tool's tracking label,
 // external-dns's annotations) are left alone, and a field devgate set once
 // and no longer sets (the auth annotations of an endpoint made public) is
 // removed.
 //
-// live is the Ingress as read, nil when there is none. Its uid is a
-// precondition of the apply: an Ingress deleted and recreated by someone
+// live is the object as read, nil when there is none. Its uid is a
+// precondition of the apply: an object deleted and recreated by someone
 // else meanwhile is not taken over (the API server answers Conflict).
 // Ownership of fields is forced then, so manual edits of devgate's fields are
-// restored. Without live the Ingress is new: the apply is not forced, so that
+// restored. Without live the object is new: the apply is not forced, so that
 // one created by another manager since the cache was read is never
 // overwritten (the API server answers Conflict for every field that manager
 // set).
-func (r *EndpointReconciler) apply(ctx context.Context, desired, live *networkingv1.Ingress) (*networkingv1.Ingress, error) {
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(desired)
+func (r *EndpointReconciler) apply(ctx context.Context, kind endpointKind, desired, live client.Object) (client.Object, error) {
+	u, err := applyObject(desired, kind.gvk)
 	if err != nil {
 		return nil, err
 	}
-	// Fields that are not devgate's to own: status is the ingress
-	// controller's, the creation timestamp the API server's.
-	delete(m, "status")
-	unstructured.RemoveNestedField(m, "metadata", "creationTimestamp")
-	u := &unstructured.Unstructured{Object: m}
-	u.SetGroupVersionKind(networkingv1.SchemeGroupVersion.WithKind("Ingress"))
 	opts := []client.ApplyOption{client.FieldOwner(FieldManager)}
 	if live != nil {
-		u.SetUID(live.UID)
+		u.SetUID(live.GetUID())
 		opts = append(opts, client.ForceOwnership)
 	}
 	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), opts...); err != nil {
 		return nil, err
 	}
-	var stored networkingv1.Ingress
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &stored); err != nil {
+	stored := kind.newObject()
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, stored); err != nil {
 		return nil, err
 	}
-	return &stored, nil
+	return stored, nil
 }
 
-// failed records a Warning Event on svc for a write of ing (action Create,
+// applyObject is obj as an apply configuration of kind gvk: without the
+// fields that are not devgate's to own (status is the ingress controller's or
+// the Gateway's, the creation timestamp the API server's).
+func applyObject(obj client.Object, gvk schema.GroupVersionKind) (*unstructured.Unstructured, error) {
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, err
+	}
+	delete(m, "status")
+	unstructured.RemoveNestedField(m, "metadata", "creationTimestamp")
+	u := &unstructured.Unstructured{Object: m}
+	u.SetGroupVersionKind(gvk)
+	return u, nil
+}
+
+// failed records a Warning Event on svc for a write of obj (action Create,
 // Update or Delete) that the API server refused, naming its error: without it
 // the tenant sees no endpoint and no reason, while the controller retries.
-func (r *EndpointReconciler) failed(svc *corev1.Service, ing *networkingv1.Ingress, action string, err error) {
-	msg := fmt.Sprintf("cannot %s Ingress %s: %v", strings.ToLower(action), ing.Name, err)
-	r.Recorder.Eventf(svc, ing, corev1.EventTypeWarning, ReasonFailed, action, "%s", truncate(msg, noteLimit))
+func (r *EndpointReconciler) failed(svc *corev1.Service, kind endpointKind, obj client.Object, action string, err error) {
+	msg := fmt.Sprintf("cannot %s %s %s: %v", strings.ToLower(action), kind.name, obj.GetName(), err)
+	r.Recorder.Eventf(svc, obj, corev1.EventTypeWarning, ReasonFailed, action, "%s", truncate(msg, noteLimit))
 }
 
 // noteLimit is the longest Event note the API server stores.
@@ -260,35 +300,14 @@ func truncate(s string, n int) string {
 	return text.Truncate(s, n-len("...")) + "..."
 }
 
-// ownedBy reports whether ing is the Ingress devgate generated for svc.
-func ownedBy(ing *networkingv1.Ingress, svc *corev1.Service) bool {
-	ref := metav1.GetControllerOf(ing)
+// ownedBy reports whether obj is the object devgate generated for svc.
+func ownedBy(obj metav1.Object, svc *corev1.Service) bool {
+	ref := metav1.GetControllerOf(obj)
 	return ref != nil && ref.UID == svc.UID && ref.Kind == "Service"
 }
 
-// adoptable is an Ingress applied from `devgate check -o yaml`: it carries the
+// adoptable is an object applied from `devgate check -o yaml`: it carries the
 // managed-by label and no controller, so it is devgate's to take over.
-func adoptable(ing *networkingv1.Ingress) bool {
-	return ing.Labels[service.LabelManagedBy] == service.ManagedByValue && metav1.GetControllerOf(ing) == nil
-}
-
-// changed reports whether an apply changed what devgate writes on the
-// Ingress: labels, annotations, owner references and spec. An apply changes
-// nothing else, and a no-op apply may still move the resourceVersion.
-func changed(before, after *networkingv1.Ingress) bool {
-	return !equality.Semantic.DeepEqual(before.Labels, after.Labels) ||
-		!equality.Semantic.DeepEqual(before.Annotations, after.Annotations) ||
-		!equality.Semantic.DeepEqual(before.OwnerReferences, after.OwnerReferences) ||
-		!equality.Semantic.DeepEqual(before.Spec, after.Spec)
-}
-
-func urls(ing *networkingv1.Ingress) string {
-	var out []string
-	for _, rule := range ing.Spec.Rules {
-		out = append(out, "https://"+rule.Host)
-	}
-	if len(out) == 0 {
-		return fmt.Sprintf("Ingress %s", ing.Name)
-	}
-	return strings.Join(out, ", ")
+func adoptable(obj metav1.Object) bool {
+	return obj.GetLabels()[service.LabelManagedBy] == service.ManagedByValue && metav1.GetControllerOf(obj) == nil
 }

@@ -122,7 +122,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	if !opts.WithoutWebhooks {
 		// envtest rewrites the service references into loopback URLs and
 		// generates the CA and serving certificate.
-		mutating, validating := webhook.Configurations(all.Policies(),
+		mutating, validating := webhook.Configurations(all.Registered(cfg),
 			webhook.ClientConfig{ServiceNamespace: "devgate", ServiceName: "devgate"}, cfg.ExcludedNamespaces)
 		cpOpts.Mutating = []*admissionregistrationv1.MutatingWebhookConfiguration{mutating}
 		cpOpts.Validating = []*admissionregistrationv1.ValidatingWebhookConfiguration{validating}

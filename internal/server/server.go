@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -26,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"devgate.dev/devgate/internal/configsource"
 	"devgate.dev/devgate/internal/controller"
@@ -90,6 +93,16 @@ func New(opts Options) (*Server, error) {
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return nil, err
 	}
+	if err := gatewayv1.Install(scheme); err != nil {
+		return nil, err
+	}
+	// Gateway API is optional: its informers start only where the cluster
+	// serves its CRDs, or they would never sync. A cluster that gets them
+	// later needs a restart of devgate.
+	gatewayAPI, err := servesGatewayAPI(opts.RestConfig)
+	if err != nil {
+		return nil, fmt.Errorf("discovering Gateway API: %w", err)
+	}
 	webhookServer := crwebhook.NewServer(crwebhook.Options{
 		Host:    opts.WebhookHost,
 		Port:    opts.WebhookPort,
@@ -131,6 +144,13 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("host index: %w", err)
 	}
+	if gatewayAPI {
+		// HTTPRoutes' hostnames are hosts in use whatever endpoints.kind
+		// says: a namespace must not be created over one.
+		if err := hostsInUse.WatchHTTPRoutes(context.Background(), mgr.GetCache()); err != nil {
+			return nil, fmt.Errorf("host index: %w", err)
+		}
+	}
 	lookup := clusterLookup{Index: tokens, hosts: hostsInUse}
 	eng := all.Engine()
 	webhookServer.Register(webhook.MutatePath, &webhook.Server{Name: "mutate",
@@ -139,9 +159,15 @@ func New(opts Options) (*Server, error) {
 		Handler: &webhook.Handler{Engine: eng, Config: src, Lookup: lookup}})
 
 	rec := &controller.EndpointReconciler{Client: mgr.GetClient(), Config: src,
-		Recorder: mgr.GetEventRecorder("devgate"), ConfigChanged: src.Changed}
+		Recorder: mgr.GetEventRecorder("devgate"), ConfigChanged: src.Changed, HTTPRoutes: gatewayAPI}
 	if err := rec.SetupWithManager(mgr); err != nil {
 		return nil, err
+	}
+	if gatewayAPI {
+		grants := &controller.ReferenceGrantReconciler{Client: mgr.GetClient(), Config: src, ConfigChanged: src.Changed}
+		if err := grants.SetupWithManager(mgr); err != nil {
+			return nil, err
+		}
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return nil, err
@@ -173,6 +199,27 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// servesGatewayAPI reports whether the API server serves HTTPRoutes and
+// ReferenceGrants of gateway.networking.k8s.io/v1.
+func servesGatewayAPI(cfg *rest.Config) (bool, error) {
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return false, err
+	}
+	resources, err := dc.ServerResourcesForGroupVersion(gatewayv1.GroupVersion.String())
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	served := map[string]bool{}
+	for _, r := range resources.APIResources {
+		served[r.Name] = true
+	}
+	return served["httproutes"] && served["referencegrants"], nil
 }
 
 // clusterLookup answers the policies' questions from the informer caches:

@@ -59,19 +59,7 @@ func DesiredIngress(svc *corev1.Service, cfg *config.Config) (*networkingv1.Ingr
 		class := cfg.IngressClassName
 		ing.Spec.IngressClassName = &class
 	}
-	// An owner reference needs the owner's uid: the CLI's Services from
-	// manifests have none, and the controller adopts what it applies later.
-	if svc.UID != "" {
-		yes := true
-		ing.OwnerReferences = []metav1.OwnerReference{{
-			APIVersion:         corev1.SchemeGroupVersion.String(),
-			Kind:               "Service",
-			Name:               svc.Name,
-			UID:                svc.UID,
-			Controller:         &yes,
-			BlockOwnerDeletion: &yes,
-		}}
-	}
+	ing.OwnerReferences = ownerReferences(svc)
 	annotations := map[string]string{}
 	if proto := BackendProtocol(&ep.Port); proto != "" {
 		annotations[ingress.AnnotationBackendProtocol] = proto
@@ -86,4 +74,23 @@ func DesiredIngress(svc *corev1.Service, cfg *config.Config) (*networkingv1.Ingr
 	// Ingress mutation itself, so the two can never disagree.
 	ingress.Mutate(ing, cfg)
 	return ing, nil
+}
+
+// ownerReferences makes svc the controller of its generated object, so that
+// the object goes with it. An owner reference needs the owner's uid: the
+// CLI's Services from manifests have none (nil then), and the controller
+// adopts what is applied from them later.
+func ownerReferences(svc *corev1.Service) []metav1.OwnerReference {
+	if svc.UID == "" {
+		return nil
+	}
+	yes := true
+	return []metav1.OwnerReference{{
+		APIVersion:         corev1.SchemeGroupVersion.String(),
+		Kind:               "Service",
+		Name:               svc.Name,
+		UID:                svc.UID,
+		Controller:         &yes,
+		BlockOwnerDeletion: &yes,
+	}}
 }

@@ -83,18 +83,36 @@ func (*Policy) Validate(req *policies.Request) policies.Result {
 	return policies.Result{Denials: Validate(svc, req.Config, req.Lookup)}
 }
 
-// Generate implements policies.Generator: the Ingress the controller owns for
-// the Service, if it gets an endpoint.
+// Generate implements policies.Generator: the Ingress or HTTPRoute the
+// controller owns for the Service, if it gets an endpoint.
 func (*Policy) Generate(obj runtime.Object, cfg *config.Config) ([]client.Object, error) {
 	svc, ok := obj.(*corev1.Service)
 	if !ok {
 		return nil, nil
 	}
+	desired, err := DesiredEndpoint(svc, cfg)
+	if desired == nil {
+		return nil, err
+	}
+	return []client.Object{desired}, nil
+}
+
+// DesiredEndpoint is the object that makes svc's endpoint under
+// endpoints.kind: DesiredHTTPRoute in httproute mode, else DesiredIngress.
+// It is nil, never a typed nil, when svc gets no endpoint.
+func DesiredEndpoint(svc *corev1.Service, cfg *config.Config) (client.Object, error) {
+	if cfg.HTTPRoutes() {
+		route, err := DesiredHTTPRoute(svc, cfg)
+		if route == nil {
+			return nil, err
+		}
+		return route, nil
+	}
 	ing, err := DesiredIngress(svc, cfg)
 	if ing == nil {
 		return nil, err
 	}
-	return []client.Object{ing}, nil
+	return ing, nil
 }
 
 // Mutate applies the Service mutation to svc in place and returns its
