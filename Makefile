@@ -11,6 +11,7 @@ module_version = $(shell awk '{for (i = 1; i < NF; i++) if ($$i == "$(1)") {prin
 KUBE_VERSION := $(call module_version,k8s.io/kubernetes,hack/tools/kubernetes/go.mod)
 ETCD_VERSION := $(call module_version,go.etcd.io/etcd/server/v3,hack/tools/etcd/go.mod)
 HELM_VERSION := $(call module_version,helm.sh/helm/v4,hack/tools/helm/go.mod)
+DEX_VERSION := $(call module_version,github.com/dexidp/dex,hack/tools/dex/go.mod)
 
 BIN := $(CURDIR)/bin
 CONTROL_PLANE := $(BIN)/control-plane-$(KUBE_VERSION)-etcd-$(ETCD_VERSION)
@@ -19,12 +20,15 @@ KUBE_CONTROLLER_MANAGER := $(CONTROL_PLANE)/kube-controller-manager
 KUBECTL := $(CONTROL_PLANE)/kubectl
 ETCD := $(CONTROL_PLANE)/etcd
 HELM := $(BIN)/helm-$(HELM_VERSION)/helm
+DEX := $(BIN)/dex-$(DEX_VERSION)/dex
 DEVGATE := $(BIN)/devgate
 
 # The tests find the control plane here (envtest reads KUBEBUILDER_ASSETS too).
 export DEVGATE_ASSETS := $(CONTROL_PLANE)
 export KUBEBUILDER_ASSETS := $(CONTROL_PLANE)
 export DEVGATE_HELM := $(HELM)
+# The auth e2e tests sign in through this Dex.
+export DEVGATE_DEX := $(DEX)
 
 TOOL_LDFLAGS := -s -w
 FUZZTIME ?= 30s
@@ -44,7 +48,7 @@ all: build
 ##@ Tools
 
 .PHONY: tools
-tools: $(KUBE_APISERVER) $(KUBE_CONTROLLER_MANAGER) $(KUBECTL) $(ETCD) $(HELM) ## Build the control plane and helm from Go modules (once per version)
+tools: $(KUBE_APISERVER) $(KUBE_CONTROLLER_MANAGER) $(KUBECTL) $(ETCD) $(HELM) $(DEX) ## Build the control plane, helm and dex from Go modules (once per version)
 	@echo "tools: all present in $(BIN)"
 
 # kube-apiserver takes about 4 minutes on 2 cores; the three Kubernetes
@@ -65,6 +69,15 @@ $(HELM): hack/tools/helm/go.mod
 	@echo "tools: building helm $(HELM_VERSION) (first run only, about 90 seconds)"
 	@mkdir -p $(dir $(HELM))
 	cd hack/tools/helm && $(GO) build -trimpath -ldflags="$(TOOL_LDFLAGS)" -o $(HELM) helm.sh/helm/v4/cmd/helm
+
+# Dex v2.45.1: the proxy serves it under a commit pseudo-version only.
+.PHONY: dex
+dex: $(DEX) ## Build the Dex OpenID provider the auth e2e tests sign in through
+
+$(DEX): hack/tools/dex/go.mod
+	@echo "tools: building dex $(DEX_VERSION) (first run only, about 2 minutes)"
+	@mkdir -p $(dir $(DEX))
+	cd hack/tools/dex && $(GO) build -trimpath -ldflags="$(TOOL_LDFLAGS)" -o $(DEX) github.com/dexidp/dex/cmd/dex
 
 ##@ Build
 
@@ -90,7 +103,7 @@ test-unit:
 	$(GO) test -count=1 ./policies/... ./webhook/... ./internal/check/... ./internal/manifestgen/... ./cmd/... ./test/layout/...
 
 .PHONY: test-integration
-test-integration: tools nginx ## Tests through a real kube-apiserver (envtest + kube-controller-manager)
+test-integration: tools nginx chromium ## Tests through a real kube-apiserver (envtest + kube-controller-manager)
 	$(GO) test -count=1 -timeout 20m ./internal/... $$($(GO) list ./test/... | grep -v -e /test/e2e -e /test/layout)
 
 # The auth service's e2e test runs a real nginx configured as ingress-nginx
@@ -109,6 +122,25 @@ nginx: ## Install Debian's nginx and its set-misc module when missing (as root)
 	fi; \
 	echo "nginx: installing Debian's nginx-light and libnginx-mod-http-set-misc"; \
 	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx-light libnginx-mod-http-set-misc
+
+# The dashboard's browser test drives Debian's headless Chromium; without it
+# outside CI the test skips instead.
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: chromium
+chromium: ## Install Debian's chromium when missing (as root), for the dashboard's browser test
+	@if [ -x $(CHROMIUM) ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "chromium: missing; as root: apt-get install chromium" >&2; \
+		if [ -n "$${CI:-}" ]; then exit 1; fi; exit 0; \
+	fi; \
+	echo "chromium: installing Debian's chromium"; \
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+
+# The README's pictures of the dashboard are the browser test's screenshots.
+.PHONY: screenshots
+screenshots: tools chromium ## Run the dashboard's browser test, writing its screenshots (PNG) into docs/images/
+	SCREENSHOTS_DIR=$(CURDIR)/docs/images $(GO) test -count=1 -timeout 10m -run TestDashboardInTheBrowser ./test/browser/
 
 # The chart installed with helm on the local control plane, devgate in-process
 # behind its webhook.url mode; cert-manager's CRDs come from its Go module.

@@ -36,7 +36,7 @@ func (a AdminReviewer) IsAdmin(ctx context.Context, id Identity) (bool, error) {
 }
 
 var invitationsPage = template.Must(template.New("invitations").Parse(`<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="referrer" content="no-referrer">
+<html lang="en"><head><meta charset="utf-8"><meta name="referrer" content="same-origin">
 <title>Pending invitations · {{.Domain}}</title>
 <style>body { font-family: system-ui, sans-serif; margin: 2rem; } td, th { padding: .3rem .6rem; text-align: left; } code { word-break: break-all; }</style>
 </head><body><h1>Pending invitations</h1>

@@ -14,6 +14,9 @@ type Authenticator struct {
 	Resolver *Resolver
 	Sessions Sessions
 	Codes    *CodeLedger
+	// Connectors are the OIDC connectors in force: a connector's sessions
+	// end when it is removed or becomes invalid. nil: none is.
+	Connectors ConnectorSet
 }
 
 // errNoCredentials: the request carries neither a bearer token nor a
@@ -29,6 +32,17 @@ type grant struct {
 	expires   time.Time
 	host      string
 	namespace string
+	// oidc is the connector's user, for a code of an OIDC sign-in (digest
+	// and uid are then empty).
+	oidc *oidcSubject
+}
+
+// encode is the endpoint session value the grant gives.
+func (g *grant) encode(s Sessions) string {
+	if g.oidc != nil {
+		return s.EncodeOIDCEndpoint(*g.oidc, g.expires, g.host, g.namespace)
+	}
+	return s.EncodeEndpoint(g.digest, g.uid, g.expires, g.host, g.namespace)
 }
 
 // Authenticate reads `Authorization: Bearer <token>`, else the sign-in code
@@ -62,6 +76,12 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request, names
 	if len(codes) > 0 {
 		var g *grant
 		if g, err = a.redeem(codes, host, namespace, now); g != nil {
+			if g.oidc != nil {
+				if rerr := a.connectorKnown(g.oidc.Connector); rerr != nil {
+					return Identity{}, nil, rerr
+				}
+				return g.oidc.identity(g.expires), g, nil
+			}
 			id, rerr := a.Resolver.ResolveSession(ctx, g.digest, g.uid)
 			if rerr != nil {
 				return Identity{}, nil, rerr
@@ -76,6 +96,17 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request, names
 	// a leftover domain cookie); any valid one will do.
 	for _, v := range cookies {
 		d, uid, derr := a.Sessions.DecodeEndpoint(v, host, namespace, now)
+		if derr == errBadCookie {
+			if sub, exp, oerr := a.Sessions.DecodeOIDCEndpoint(v, host, namespace, now); oerr != errBadCookie {
+				if oerr == nil {
+					oerr = a.connectorKnown(sub.Connector)
+				}
+				if oerr == nil {
+					return sub.identity(exp), nil, nil
+				}
+				derr = oerr
+			}
+		}
 		if derr != nil {
 			if err == errNoCredentials {
 				err = derr
@@ -100,6 +131,14 @@ func (a *Authenticator) redeem(codes []string, host, namespace string, now time.
 	var err error
 	for _, v := range codes {
 		c, cerr := a.Sessions.DecodeCode(v, now)
+		var sub *oidcSubject
+		if cerr == errBadCode {
+			// Not a token's code: perhaps an OIDC sign-in's.
+			if oc, oerr := a.Sessions.DecodeOIDCCode(v, now); oerr != errBadCode {
+				c, cerr = code{Expires: oc.Expires, SessionExpires: oc.SessionExpires, Host: oc.Host, Nonce: oc.Nonce}, oerr
+				sub = &oc.Subject
+			}
+		}
 		switch {
 		case cerr != nil:
 		case c.Host != host:
@@ -120,13 +159,45 @@ func (a *Authenticator) redeem(codes []string, host, namespace string, now time.
 			continue
 		}
 		if g == nil {
-			g = &grant{digest: c.Digest, uid: c.UID, expires: c.SessionExpires, host: host, namespace: namespace}
+			g = &grant{digest: c.Digest, uid: c.UID, expires: c.SessionExpires, host: host, namespace: namespace, oidc: sub}
 		}
 	}
 	if g != nil {
 		return g, nil
 	}
 	return nil, err
+}
+
+// SigninIdentity returns the identity of the sign-in session r presents on
+// the auth service's own host, a token's or a connector's, with the
+// connector's ID ("" for a token's), the session's end and its cookie
+// value. A token's session holds while its token resolves from the same
+// object, a connector's while the connector is in force.
+func (a *Authenticator) SigninIdentity(ctx context.Context, r *http.Request, now time.Time) (Identity, string, time.Time, string, bool) {
+	for _, v := range sessionCookies(r) {
+		if d, uid, exp, err := a.Sessions.DecodeSignin(v, now); err == nil {
+			id, err := a.Resolver.ResolveSession(ctx, d, uid)
+			if err != nil {
+				continue
+			}
+			if !id.Expires.IsZero() && id.Expires.Before(exp) {
+				exp = id.Expires
+			}
+			return id, "", exp, v, true
+		}
+		if sub, exp, err := a.Sessions.DecodeOIDCSignin(v, now); err == nil && a.connectorKnown(sub.Connector) == nil {
+			return sub.identity(exp), sub.Connector, exp, v, true
+		}
+	}
+	return Identity{}, "", time.Time{}, "", false
+}
+
+// connectorKnown refuses the sessions of a connector no longer in force.
+func (a *Authenticator) connectorKnown(name string) error {
+	if a.Connectors == nil || !a.Connectors.Has(name) {
+		return errConnectorGone
+	}
+	return nil
 }
 
 func sessionCookies(r *http.Request) []string {

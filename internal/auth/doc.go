@@ -85,7 +85,8 @@
 //     pattern, "other" when none matches), devgate_auth_refusals_total{reason}
 //     (no_credentials, bad_credentials, rate_limited, forbidden, cross_origin,
 //     bad_request), devgate_auth_rate_limited_clients (a gauge: clients over
-//     the limit now), devgate_auth_signins_total{method} (token) and
+//     the limit now), devgate_auth_signins_total{method} (token, oidc),
+//     devgate_auth_connectors{state} (valid, invalid) and
 //     devgate_auth_invitations_accepted_total.
 //   - /auth/signin?rd=URL (alias /signin): GET shows a form for a token; POST
 //     checks it like /verify (without the namespace), sets the sign-in
@@ -209,6 +210,51 @@
 //     namespace, not cached).
 //   - auth.tokenSignIn: false hides the sign-in page's token form and refuses
 //     its POST (403).
+//   - OIDC connectors: every Secret of type devgate.dev/oidc-connector in
+//     devgate's own namespace (--namespace), watched, is checked with the
+//     policy the webhook runs (tokens.OIDCConnectorPolicy), then its optional
+//     keys: ignore_email_verified true or false, no prefix beginning with
+//     system:, a Secret name that is a DNS-1123 label (the connector's path
+//     segment and the name sessions carry). An invalid one is skipped and
+//     logged once per resourceVersion, never its values. Each valid one is a
+//     "Sign in with <name>" link on the sign-in page (name, else the
+//     Secret's name), with or without the token form.
+//   - /auth/oidc/<connector>/start?rd=URL (alias /oidc/...): rd as for the
+//     sign-in page (else 400); the provider's discovery document is read
+//     again (10s; unreachable: 502 naming the connector), then 302 to its
+//     authorization endpoint with a random state and nonce and a PKCE S256
+//     challenge, scopes `scopes` plus openid. The state cookie devgate_oidc
+//     (host-only, Path=/, Secure, HttpOnly, SameSite=Lax, 10 minutes) holds
+//     connector, state, nonce, verifier and rd, signed; a second start in
+//     the same browser replaces it.
+//   - /auth/callback (alias /callback) is the connectors' redirect_uri. It
+//     clears the state cookie whatever happens, and refuses, each with a
+//     page: no valid state cookie (400), a state other than the cookie's
+//     (400, state mismatch), error=access_denied (403; other errors 400), no
+//     code (400), a code the provider refuses at the token endpoint, used
+//     already or expired (400), a provider that cannot be reached (502,
+//     naming the connector), an ID token that go-oidc does not verify:
+//     signature from the provider's JWKS, issuer, audience = client_id,
+//     expiry (401), a nonce other than the cookie's (400, nonce mismatch),
+//     with username_claim email, email_verified not true unless
+//     ignore_email_verified (403), no username claim (403), a username or
+//     group beginning with system: after the prefixes (403), a session too
+//     large for a cookie (400: narrow groups_claim). The user is
+//     username_prefix + the username claim; the groups groups_prefix + each
+//     string of the groups claim (a string or a list).
+//   - A connector's sign-in session is "os1" (user, groups, connector,
+//     expiry = now + --session-max-age), its code "oc1" and its endpoint
+//     session "oe1", exactly as a token's s3, c3 and e3 (same host binding,
+//     single-use codes, namespace check), but carrying the identity instead
+//     of a token digest. /verify reviews access for that user with its groups
+//     and system:authenticated, through the same access cache; the session
+//     ends with its expiry or when its connector is no longer valid.
+//   - /auth/whoami (alias /whoami): the sign-in session's user, groups,
+//     method (token or the connector's name) and end; 401 without one. JSON
+//     with Accept: application/json. /auth/signout: GET shows the same page
+//     with a sign-out form; POST (Origin of the domain when sent, the form's
+//     token, an HMAC of the session) clears the sign-in session. Endpoint
+//     sessions, on other hosts, end on their own.
 //   - /healthz answers 200 while the process serves; /readyz answers 200 once
 //     the informer caches have synced and the admin user was ensured (a
 //     failure to ensure it is logged, not fatal).

@@ -30,7 +30,10 @@ const (
 )
 
 // Sign-in methods, the values of devgate_auth_signins_total's method label.
-const signinToken = "token"
+const (
+	signinToken = "token"
+	signinOIDC  = "oidc" // through any OIDC connector
+)
 
 // metrics are one Server's Prometheus metrics, in a registry of its own.
 type metrics struct {
@@ -62,7 +65,7 @@ func newMetrics(limiter *FailureLimiter) *metrics {
 		}, []string{"reason"}),
 		signins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "devgate_auth_signins_total",
-			Help: "Successful sign-ins on the sign-in page by method (token; more methods later).",
+			Help: "Successful sign-ins by method: token (the sign-in form) or oidc (an OIDC connector).",
 		}, []string{"method"}),
 		invitations: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "devgate_auth_invitations_accepted_total",
@@ -73,6 +76,7 @@ func newMetrics(limiter *FailureLimiter) *metrics {
 		m.refusals.WithLabelValues(r)
 	}
 	m.signins.WithLabelValues(signinToken)
+	m.signins.WithLabelValues(signinOIDC)
 	m.registry.MustRegister(m.requests, m.duration, m.refusals, m.signins, m.invitations,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "devgate_auth_rate_limited_clients",

@@ -78,6 +78,12 @@ type Server struct {
 	client   kubernetes.Interface
 	invites  *acceptor
 	invCache cache.Cache
+	// endpoints feed the dashboard (nil in unit tests of other routes).
+	endpoints *endpointCache
+	// connectors are the OIDC connectors of devgate's namespace, kept up
+	// to date by connCache (nil in unit tests of other routes).
+	connectors *Connectors
+	connCache  cache.Cache
 }
 
 // New checks the options, reads the configuration, prepares the informer
@@ -133,9 +139,18 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invitation cache: %w", err)
 	}
-	s := &Server{opts: opts, cache: c, config: src, users: users, client: cs, invCache: invCache}
+	connectors := NewConnectors(opts.Logger.WithName("connectors"))
+	connCache, err := newConnectorCache(opts.RestConfig, scheme, opts.Namespace, connectors)
+	if err != nil {
+		return nil, fmt.Errorf("connector cache: %w", err)
+	}
+	s := &Server{opts: opts, cache: c, config: src, users: users, client: cs, invCache: invCache,
+		connectors: connectors, connCache: connCache}
 	s.invites = &acceptor{client: cs, namespace: users, index: index, tokens: store, now: time.Now,
 		log: opts.Logger.WithName("invite")}
+	if s.endpoints, err = newEndpointCache(opts.RestConfig, scheme, cs); err != nil {
+		return nil, fmt.Errorf("endpoint cache: %w", err)
+	}
 	s.http = &http.Server{
 		Handler:           s.routes(store, SubjectAccessReviewer{Client: cs.AuthorizationV1().SubjectAccessReviews()}),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -172,7 +187,16 @@ func (s *Server) routes(store Store, reviewer AccessReviewer) http.Handler {
 		limiter: limiter, now: now, log: log.WithName("verify"),
 	}
 	signin := &signinHandler{resolver: resolver, sessions: sessions, config: s.config, limiter: limiter,
-		maxAge: s.opts.SessionMaxAge, now: now, log: log.WithName("signin")}
+		connectors: s.connectors, maxAge: s.opts.SessionMaxAge, publicURL: s.publicURL, now: now, log: log.WithName("signin")}
+	verify.auth.Connectors = s.connectors
+	if s.connectors != nil {
+		s.connectors.register(s.metrics.registry)
+	}
+	oidcFlow := &oidcHandler{signin: signin, connectors: s.connectors,
+		client: &http.Client{Timeout: providerTimeout}, log: log.WithName("oidc")}
+	sessionPages := &sessionHandler{signin: signin}
+	gatewayVerify := &gatewayVerifyHandler{verify: verify,
+		signinURL: func() string { return s.config.Current().PrivateEndpoints.SigninURL }}
 	mux := http.NewServeMux()
 	var invite *inviteHandler
 	if s.invites != nil {
@@ -189,12 +213,19 @@ func (s *Server) routes(store Store, reviewer AccessReviewer) http.Handler {
 	}
 	for _, prefix := range []string{"/auth", ""} {
 		mux.Handle(prefix+"/verify", verify)
+		mux.Handle(prefix+"/verify/{namespace}", gatewayVerify)
+		mux.Handle(prefix+"/verify/{namespace}/{rest...}", gatewayVerify)
 		mux.Handle(prefix+"/signin", signin)
+		mux.HandleFunc(prefix+"/oidc/{connector}/start", oidcFlow.start)
+		mux.HandleFunc(prefix+"/callback", oidcFlow.callback)
+		mux.HandleFunc(prefix+"/whoami", sessionPages.whoami)
+		mux.HandleFunc(prefix+"/signout", sessionPages.signout)
 		if invite != nil {
 			mux.Handle(prefix+"/invite/{code}", invite)
 			mux.Handle(prefix+"/invitations", invitations)
 		}
 	}
+	s.addDashboard(mux, []string{"/auth", ""}, store, reviewer, verify.auth, limiter)
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !s.synced.Load() {
@@ -236,7 +267,7 @@ func (s *Server) Start(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 3)
+	errc := make(chan error, 6)
 	wg.Go(func() {
 		if err := s.cache.Start(ctx); err != nil {
 			errc <- fmt.Errorf("informer cache: %w", err)
@@ -249,8 +280,16 @@ func (s *Server) Start(ctx context.Context) error {
 			}
 		})
 	}
+	if s.connCache != nil {
+		wg.Go(func() {
+			if err := s.connCache.Start(ctx); err != nil {
+				errc <- fmt.Errorf("connector cache: %w", err)
+			}
+		})
+	}
 	wg.Go(func() {
-		if !s.cache.WaitForCacheSync(ctx) || (s.invCache != nil && !s.invCache.WaitForCacheSync(ctx)) {
+		if !s.cache.WaitForCacheSync(ctx) || (s.invCache != nil && !s.invCache.WaitForCacheSync(ctx)) ||
+			(s.connCache != nil && !s.connCache.WaitForCacheSync(ctx)) {
 			return
 		}
 		if s.client != nil {
@@ -263,6 +302,13 @@ func (s *Server) Start(ctx context.Context) error {
 		s.opts.Logger.Info("caches synced: ready")
 	})
 	wg.Go(func() { s.config.Watch(ctx, s.opts.ConfigPollInterval) })
+	if s.endpoints != nil {
+		wg.Go(func() {
+			if err := s.endpoints.run(ctx, s.opts.Logger.WithName("endpoints")); err != nil {
+				s.opts.Logger.Error(err, "the endpoint list stopped")
+			}
+		})
+	}
 	wg.Go(func() {
 		if err := s.serveMetrics(ctx); err != nil {
 			errc <- err

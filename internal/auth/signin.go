@@ -25,6 +25,9 @@ type signinData struct {
 	SignedIn bool
 	// TokenForm: auth.tokenSignIn offers the token form.
 	TokenForm bool
+	// Connectors are the "Sign in with <name>" links, one per valid
+	// connector (set by render).
+	Connectors []connectorLink
 }
 
 // maxSigninForm bounds the sign-in form: a token is at most 4096 characters.
@@ -35,19 +38,24 @@ const maxSigninForm = 16 << 10
 type signinHandler struct {
 	resolver *Resolver
 	sessions Sessions
-	config   ConfigSource
-	limiter  *FailureLimiter
+	// connectors offer "Sign in with <name>" (nil: none).
+	connectors *Connectors
+	config     ConfigSource
+	limiter    *FailureLimiter
 	// maxAge bounds a session; the token's own expiry may end it sooner.
 	maxAge time.Duration
-	now    func() time.Time
-	log    logr.Logger
+	// publicURL is the base of the auth service's links: its origin is the
+	// page's own even where it is not https://<domain> (`devgate dev`'s
+	// http://127.0.0.1:8082). Nil: only https://<domain>.
+	publicURL func() string
+	now       func() time.Time
+	log       logr.Logger
 }
 
 func (h *signinHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.securityHeaders(w)
-	cfg := h.config.Current()
-	domain := cfg.Domain
-	data := signinData{Domain: domain, Action: r.URL.Path, TokenForm: cfg.Auth.SignInWithToken()}
+	data := h.pageData(r.URL.Path)
+	domain := data.Domain
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 	case http.MethodPost:
@@ -87,7 +95,7 @@ func (h *signinHandler) signin(w http.ResponseWriter, r *http.Request, data sign
 	// A cross-site form post could sign a victim in with the attacker's token
 	// (login CSRF). Browsers send Origin with every POST; other clients may
 	// omit it.
-	if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, data.Domain) {
+	if o := r.Header.Get("Origin"); o != "" && !h.sameOrigin(o, data.Domain) {
 		refused(r, refusalCrossOrigin)
 		h.render(w, http.StatusForbidden, data, "Sign in from this page itself.")
 		return
@@ -175,28 +183,26 @@ func (h *signinHandler) resume(w http.ResponseWriter, r *http.Request, data sign
 		h.redirect(w, r, data, d, uid, expires, now)
 		return true
 	}
-	return false
+	return h.resumeOIDC(w, r, data, now)
 }
 
 // redirect answers 303 to the target. A target on an endpoint host gets a
 // code for that host, which its /verify redeems for the host's own session;
 // the auth service's own host needs none.
 func (h *signinHandler) redirect(w http.ResponseWriter, r *http.Request, data signinData, d Digest, uid string, expires, now time.Time) {
-	target := data.Redirect
-	if u, err := url.Parse(target); err == nil && u.Hostname() != data.Domain {
-		if target, err = withCode(target, h.sessions.EncodeCode(d, uid, expires, u.Hostname(), now)); err != nil {
-			h.render(w, http.StatusBadRequest, data, "This sign-in link is not valid.")
-			return
-		}
-	}
-	http.Redirect(w, r, target, http.StatusSeeOther)
+	h.redirectTo(w, r, data, tokenCoder(h.sessions, d, uid, expires), now)
 }
 
 // sameOrigin reports whether origin is the sign-in page's own: https and the
-// domain itself (any port, as behind a port-forward).
-func sameOrigin(origin, domain string) bool {
+// domain itself (any port, as behind a port-forward), or the origin of the
+// public URL. A browser sends "null" under some referrer policies, which is
+// no origin at all; the pages' own policy, same-origin, keeps the real one.
+func (h *signinHandler) sameOrigin(origin, domain string) bool {
 	u, err := url.Parse(origin)
-	return err == nil && u.Scheme == "https" && u.Hostname() == domain
+	if err == nil && u.Scheme == "https" && u.Hostname() == domain {
+		return true
+	}
+	return h.publicURL != nil && sameOriginAs(origin, h.publicURL())
 }
 
 func (h *signinHandler) securityHeaders(w http.ResponseWriter) {
@@ -207,11 +213,16 @@ func (h *signinHandler) securityHeaders(w http.ResponseWriter) {
 	hdr.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'")
 	hdr.Set("X-Frame-Options", "DENY")
 	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Referrer-Policy", "no-referrer")
+	// same-origin, not no-referrer: under no-referrer browsers send the
+	// forms with "Origin: null", which the Origin check must refuse. Other
+	// origins, the endpoint hosts among them, still get no Referer, so the
+	// sign-in code of a redirect never leaks through one.
+	hdr.Set("Referrer-Policy", "same-origin")
 }
 
 func (h *signinHandler) render(w http.ResponseWriter, status int, data signinData, msg string) {
 	data.Error = msg
+	data.Connectors = h.connectorLinks(data)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	if err := signinPage.Execute(w, data); err != nil {

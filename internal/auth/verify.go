@@ -92,7 +92,7 @@ func (h *verifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// signature. ingress-nginx relays it (auth_request_set $auth_cookie).
 		http.SetCookie(w, &http.Cookie{
 			Name:     CookieName,
-			Value:    h.auth.Sessions.EncodeEndpoint(g.digest, g.uid, g.expires, g.host, g.namespace),
+			Value:    g.encode(h.auth.Sessions),
 			Path:     "/",
 			Expires:  g.expires,
 			MaxAge:   max(1, int(g.expires.Sub(now).Seconds())),
