@@ -530,7 +530,7 @@ func TestInviteAndAdminThroughAPIServer(t *testing.T) {
 			})
 		}
 		var without []rbacv1.PolicyRule
-		for _, r := range authClusterRules() {
+		for _, r := range authClusterRules(t) {
 			if r.Resources[0] != "rolebindings" {
 				without = append(without, r)
 			}
@@ -553,7 +553,7 @@ func TestInviteAndAdminThroughAPIServer(t *testing.T) {
 		if c, list, _ := invite(t, admin, cfg, auth.InviteOptions{List: true}); c != 0 || !strings.Contains(list, "erin") {
 			t.Fatalf("the failed invitation is not pending: %s", list)
 		}
-		setRules(authClusterRules(), true)
+		setRules(authClusterRules(t), true)
 		a = acceptJSON(t, link, csrf)
 		var w auth.Welcome
 		if a.status != http.StatusOK || json.Unmarshal([]byte(a.body), &w) != nil || w.Token != half.Labels[tokens.LabelToken] {

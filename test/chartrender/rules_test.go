@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
@@ -57,6 +58,15 @@ func sources() []source {
 		ownNS:  "platform",
 		cmName: "devgate",
 	}, {
+		name: "chart, httproute mode",
+		render: helm("--set", "config.endpoints.kind=httproute", "--set", "config.endpoints.gateway.namespace=gateways",
+			"--set", "config.endpoints.gateway.name=public", "--set", "config.endpoints.authService.namespace=platform",
+			"--set", "config.endpoints.authService.name=devgate-auth"),
+		wantCC:   webhook.ClientConfig{ServiceNamespace: "platform", ServiceName: "devgate", ServicePort: 443},
+		ownNS:    "platform",
+		cmName:   "devgate",
+		injectCA: "platform/devgate-webhook",
+	}, {
 		name:     "config/default (kustomize)",
 		render:   func(ctx context.Context) ([]byte, error) { return Kustomize(ctx, "default") },
 		wantCC:   webhook.ClientConfig{ServiceNamespace: "devgate", ServiceName: "devgate", ServicePort: 443},
@@ -84,24 +94,27 @@ func TestWebhookConfigurationsMatchCode(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := webhook.Rules(all.Policies(), true); !reflect.DeepEqual(gotM.Webhooks[0].Rules, want) {
-				t.Errorf("mutating rules differ from webhook.Rules(all.Policies(), true):\ngot:\n%s\nwant:\n%s", toYAML(gotM.Webhooks[0].Rules), toYAML(want))
+			// The policies the deployed configuration registers: HTTPRoutes
+			// only with endpoints.kind httproute.
+			cfg := parseConfig(t, objs, src.cmName)
+			ps := all.Registered(cfg)
+			if want := webhook.Rules(ps, true); !reflect.DeepEqual(gotM.Webhooks[0].Rules, want) {
+				t.Errorf("mutating rules differ from webhook.Rules(ps, true):\ngot:\n%s\nwant:\n%s", toYAML(gotM.Webhooks[0].Rules), toYAML(want))
 			}
-			if want := webhook.Rules(all.Policies(), false); !reflect.DeepEqual(gotV.Webhooks[0].Rules, want) {
-				t.Errorf("validating rules differ from webhook.Rules(all.Policies(), false):\ngot:\n%s\nwant:\n%s", toYAML(gotV.Webhooks[0].Rules), toYAML(want))
+			if want := webhook.Rules(ps, false); !reflect.DeepEqual(gotV.Webhooks[0].Rules, want) {
+				t.Errorf("validating rules differ from webhook.Rules(ps, false):\ngot:\n%s\nwant:\n%s", toYAML(gotV.Webhooks[0].Rules), toYAML(want))
 			}
 			// The matchConditions, expression for expression, white space
 			// included: the API server calls devgate only when they hold.
-			if want := webhook.MatchConditions(all.Policies(), true); len(want) == 0 || !reflect.DeepEqual(gotM.Webhooks[0].MatchConditions, want) {
-				t.Errorf("mutating matchConditions differ from webhook.MatchConditions(all.Policies(), true):\ngot:\n%s\nwant:\n%s", toYAML(gotM.Webhooks[0].MatchConditions), toYAML(want))
+			if want := webhook.MatchConditions(ps, true); len(want) == 0 || !reflect.DeepEqual(gotM.Webhooks[0].MatchConditions, want) {
+				t.Errorf("mutating matchConditions differ from webhook.MatchConditions(ps, true):\ngot:\n%s\nwant:\n%s", toYAML(gotM.Webhooks[0].MatchConditions), toYAML(want))
 			}
-			if want := webhook.MatchConditions(all.Policies(), false); len(want) == 0 || !reflect.DeepEqual(gotV.Webhooks[0].MatchConditions, want) {
-				t.Errorf("validating matchConditions differ from webhook.MatchConditions(all.Policies(), false):\ngot:\n%s\nwant:\n%s", toYAML(gotV.Webhooks[0].MatchConditions), toYAML(want))
+			if want := webhook.MatchConditions(ps, false); len(want) == 0 || !reflect.DeepEqual(gotV.Webhooks[0].MatchConditions, want) {
+				t.Errorf("validating matchConditions differ from webhook.MatchConditions(ps, false):\ngot:\n%s\nwant:\n%s", toYAML(gotV.Webhooks[0].MatchConditions), toYAML(want))
 			}
 
-			cfg := parseConfig(t, objs, src.cmName)
 			excluded := slices.Compact(slices.Sorted(slices.Values(append([]string{"kube-system", src.ownNS}, cfg.ExcludedNamespaces...))))
-			wantM, wantV := webhook.Configurations(all.Policies(), src.wantCC, excluded)
+			wantM, wantV := webhook.Configurations(ps, src.wantCC, excluded)
 			sortSelector(gotM.Webhooks[0].NamespaceSelector.MatchExpressions)
 			sortSelector(gotV.Webhooks[0].NamespaceSelector.MatchExpressions)
 			if !reflect.DeepEqual(gotM.Webhooks, wantM.Webhooks) {
@@ -115,6 +128,12 @@ func TestWebhookConfigurationsMatchCode(t *testing.T) {
 				if got := ann["cert-manager.io/inject-ca-from"]; got != src.injectCA {
 					t.Errorf("cert-manager.io/inject-ca-from = %q, want %q", got, src.injectCA)
 				}
+			}
+			hasRoutes := slices.ContainsFunc(gotV.Webhooks[0].Rules, func(r admissionregistrationv1.RuleWithOperations) bool {
+				return slices.Contains(r.Resources, "httproutes")
+			})
+			if hasRoutes != cfg.HTTPRoutes() {
+				t.Errorf("the validating webhook registers HTTPRoutes: %v, with endpoints.kind %q", hasRoutes, cfg.Endpoints.Kind)
 			}
 			if src.injectCA != "" {
 				if Find(objs, "Certificate", src.injectCA[len(src.ownNS)+1:]) == nil {
