@@ -26,10 +26,11 @@ const tenant = "e2e-tenant"
 // nothing; an invited user joins through nginx and signs in with the chart's
 // auth service (onboarding, before the upgrade changes the domain); `helm
 // upgrade` with a new domain reaches the running devgate
-// without a restart; `helm uninstall` leaves nothing behind. The features
+// without a restart, and so does one to Gateway API's HTTPRoutes and back;
+// `helm uninstall` leaves nothing behind. The features
 // run in this order.
 func TestChart(t *testing.T) {
-	testenv.Test(t, admission(), applicationChart(), dryRun(), onboarding(), upgrade(), rbacIsWhatTheCodeCalls(serverCalls), uninstall())
+	testenv.Test(t, admission(), applicationChart(), dryRun(), onboarding(), upgrade(), httpRouteMode(upgradedDomain), rbacIsWhatTheCodeCalls(serverCalls), uninstall())
 }
 
 func admission() features.Feature {
@@ -94,8 +95,11 @@ func dryRun() features.Feature {
 		}).Feature()
 }
 
+// upgradedDomain is the domain after upgrade().
+const upgradedDomain = "apps.example.net"
+
 func upgrade() features.Feature {
-	const newDomain = "apps.example.net"
+	const newDomain = upgradedDomain
 	var cookie string
 	return features.New("helm upgrade with a new domain is picked up without a restart").
 		Setup(func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
