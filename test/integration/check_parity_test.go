@@ -17,6 +17,7 @@ import (
 
 	"devgate.dev/devgate/internal/check"
 	"devgate.dev/devgate/policies/config"
+	"devgate.dev/devgate/test/kubetest"
 )
 
 // parityManifests are fed both to `devgate check` and, one by one, to the
@@ -204,61 +205,12 @@ func compareAdmitted(t *testing.T, checked, live map[string]any) {
 	}
 }
 
-// subsetDiff reports the first place where want has a value that got lacks or
-// differs in; maps may have extra keys in got, lists must have equal length.
-func subsetDiff(path string, want, got any) string {
-	switch w := want.(type) {
-	case map[string]any:
-		g, ok := got.(map[string]any)
-		if !ok {
-			return fmt.Sprintf("%s: want an object, got %v", path, got)
-		}
-		for k, v := range w {
-			if d := subsetDiff(path+"."+k, v, g[k]); d != "" {
-				return d
-			}
-		}
-	case []any:
-		g, ok := got.([]any)
-		if !ok || len(g) != len(w) {
-			return fmt.Sprintf("%s: want %v, got %v", path, w, got)
-		}
-		for i := range w {
-			if d := subsetDiff(fmt.Sprintf("%s[%d]", path, i), w[i], g[i]); d != "" {
-				return d
-			}
-		}
-	default:
-		if !reflect.DeepEqual(want, got) {
-			return fmt.Sprintf("%s: want %v, got %v", path, want, got)
-		}
-	}
-	return ""
-}
-
-func dig(obj map[string]any, path ...string) any {
-	var cur any = obj
-	for _, p := range path {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil
-		}
-		cur = m[p]
-	}
-	return cur
-}
-
-func mustUnmarshal(t *testing.T, data []byte, v any) {
-	t.Helper()
-	if err := json.Unmarshal(data, v); err != nil {
-		t.Fatalf("%v in %s", err, data)
-	}
-}
-
-func compact(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
-}
+var (
+	subsetDiff    = kubetest.SubsetDiff
+	dig           = kubetest.Dig
+	compact       = kubetest.Compact
+	mustUnmarshal = kubetest.MustUnmarshal
+)
 
 // TestCheckYAMLOutputApplies pipes `devgate check -o yaml` into kubectl apply:
 // the mutated objects and the generated Ingress are accepted by the webhook
