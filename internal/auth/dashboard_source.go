@@ -174,22 +174,45 @@ func serviceEndpoints(obj *metav1.PartialObjectMetadata) []Endpoint {
 	return []Endpoint{{URL: u, Kind: "Service", Name: obj.Name, Private: a[servicepolicy.AnnotationAutoIngress] == servicepolicy.AutoIngressPrivate}}
 }
 
-// ingressEndpoints: an Ingress's devgate.dev/endpoints, private when it has
-// dev.okteto.com/private: "true". An Ingress that a Service controls (the
-// one devgate generates for it) is shown as that Service's endpoint, and
-// hidden with it.
-func ingressEndpoints(obj *metav1.PartialObjectMetadata) []Endpoint {
-	if hidden(obj) || serviceControlled(obj) {
-		return nil
+// routeEndpoints reads an Ingress's or HTTPRoute's devgate.dev/endpoints,
+// private when it has dev.okteto.com/private: "true" (the two kinds share
+// both annotations). An object that a Service controls (the one devgate
+// generates for it) is shown as that Service's endpoint, and hidden with it.
+func routeEndpoints(kind string) func(*metav1.PartialObjectMetadata) []Endpoint {
+	return func(obj *metav1.PartialObjectMetadata) []Endpoint {
+		if hidden(obj) || serviceControlled(obj) {
+			return nil
+		}
+		private := obj.Annotations[ingresspolicy.AnnotationPrivate] == "true"
+		var out []Endpoint
+		for _, raw := range strings.Split(obj.Annotations[ingresspolicy.AnnotationEndpoints], ",") {
+			if u, ok := linkURL(raw); ok {
+				out = append(out, Endpoint{URL: u, Kind: kind, Name: obj.Name, Private: private})
+			}
+		}
+		return out
 	}
-	private := obj.Annotations[ingresspolicy.AnnotationPrivate] == "true"
-	var out []Endpoint
-	for _, raw := range strings.Split(obj.Annotations[ingresspolicy.AnnotationEndpoints], ",") {
-		if u, ok := linkURL(raw); ok {
-			out = append(out, Endpoint{URL: u, Kind: "Ingress", Name: obj.Name, Private: private})
+}
+
+// ingressEndpoints are an Ingress's endpoints.
+var ingressEndpoints = routeEndpoints("Ingress")
+
+// httpRouteGVK is Gateway API's HTTPRoute, listed where the cluster serves it.
+var httpRouteGVK = schema.GroupVersionKind{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"}
+
+// servesHTTPRoutes reports whether the API server serves HTTPRoutes; a
+// failed discovery counts as no, so the dashboard still lists the rest.
+func servesHTTPRoutes(cs kubernetes.Interface) bool {
+	resources, err := cs.Discovery().ServerResourcesForGroupVersion(httpRouteGVK.GroupVersion().String())
+	if err != nil {
+		return false
+	}
+	for _, r := range resources.APIResources {
+		if r.Name == "httproutes" {
+			return true
 		}
 	}
-	return out
+	return false
 }
 
 func serviceControlled(obj metav1.Object) bool {
@@ -233,8 +256,8 @@ func metadataOf(gvk schema.GroupVersionKind) *metav1.PartialObjectMetadata {
 	return obj
 }
 
-// endpointCache is the dashboard's informers: Services and Ingresses as
-// metadata only, feeding one index each. It is separate from the cache
+// endpointCache is the dashboard's informers: Services, Ingresses and
+// HTTPRoutes as metadata only, feeding one index each. It is separate from the cache
 // /verify needs, so that an auth service without the RBAC to list Services
 // and Ingresses still serves /verify (and is ready), only without a
 // dashboard.
@@ -256,23 +279,32 @@ const (
 )
 
 func newEndpointCache(cfg *rest.Config, scheme *runtime.Scheme, cs kubernetes.Interface) (*endpointCache, error) {
-	svc := metadataOf(corev1.SchemeGroupVersion.WithKind("Service"))
-	ing := metadataOf(networkingv1.SchemeGroupVersion.WithKind("Ingress"))
-	c, err := cache.New(cfg, cache.Options{Scheme: scheme, ByObject: map[client.Object]cache.ByObject{
-		svc: {Transform: trimEndpointObject},
-		ing: {Transform: trimEndpointObject},
-	}})
+	type kind struct {
+		obj   *metav1.PartialObjectMetadata
+		gvr   schema.GroupVersionResource
+		parse func(*metav1.PartialObjectMetadata) []Endpoint
+	}
+	kinds := []kind{
+		{metadataOf(corev1.SchemeGroupVersion.WithKind("Service")), corev1.SchemeGroupVersion.WithResource("services"), serviceEndpoints},
+		{metadataOf(networkingv1.SchemeGroupVersion.WithKind("Ingress")), networkingv1.SchemeGroupVersion.WithResource("ingresses"), ingressEndpoints},
+	}
+	// HTTPRoutes where the cluster serves them when the auth service
+	// starts: an informer of a kind that is not served never syncs.
+	if servesHTTPRoutes(cs) {
+		kinds = append(kinds, kind{metadataOf(httpRouteGVK), httpRouteGVK.GroupVersion().WithResource("httproutes"), routeEndpoints("HTTPRoute")})
+	}
+	byObject := map[client.Object]cache.ByObject{}
+	e := &endpointCache{client: cs}
+	for _, k := range kinds {
+		byObject[k.obj] = cache.ByObject{Transform: trimEndpointObject}
+		e.watched = append(e.watched, k.gvr)
+	}
+	c, err := cache.New(cfg, cache.Options{Scheme: scheme, ByObject: byObject})
 	if err != nil {
 		return nil, err
 	}
-	e := &endpointCache{cache: c, client: cs, watched: []schema.GroupVersionResource{
-		corev1.SchemeGroupVersion.WithResource("services"),
-		networkingv1.SchemeGroupVersion.WithResource("ingresses"),
-	}}
-	for _, kind := range []struct {
-		obj   *metav1.PartialObjectMetadata
-		parse func(*metav1.PartialObjectMetadata) []Endpoint
-	}{{svc, serviceEndpoints}, {ing, ingressEndpoints}} {
+	e.cache = c
+	for _, kind := range kinds {
 		inf, err := c.GetInformer(context.Background(), kind.obj)
 		if err != nil {
 			return nil, err

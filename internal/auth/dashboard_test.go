@@ -71,6 +71,11 @@ func TestEndpointsOfObjects(t *testing.T) {
 		{"an ingress of another controller shows", ingressEndpoints, objectMeta("a", "web", map[string]string{
 			"devgate.dev/endpoints": "https://web-a.example.com"}, byOther),
 			[]Endpoint{{URL: "https://web-a.example.com", Kind: "Ingress", Name: "web"}}},
+		{"private HTTPRoute", routeEndpoints("HTTPRoute"), objectMeta("a", "app", map[string]string{
+			"devgate.dev/endpoints": "https://app-a.example.com", "dev.okteto.com/private": "true"}, nil),
+			[]Endpoint{{URL: "https://app-a.example.com", Kind: "HTTPRoute", Name: "app", Private: true}}},
+		{"the HTTPRoute of a service is the service's", routeEndpoints("HTTPRoute"), objectMeta("a", "web", map[string]string{
+			"devgate.dev/endpoints": "https://web-a.example.com"}, byService), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// What the informer stores: the trimmed object.

@@ -78,7 +78,7 @@ func run(m *testing.M) int {
 	}
 	env, err = devenv.Start(ctx, devenv.Options{
 		ConfigPath: configPath, Dir: dir, Logger: logr.Discard(), ControlPlaneLog: logFile,
-		ConfigPollInterval: 200 * time.Millisecond, CRDs: crds,
+		ConfigPollInterval: 200 * time.Millisecond, CRDs: crds, AuthBindAddress: "127.0.0.1:0",
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the control plane:", err)
