@@ -10,18 +10,14 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"devgate.dev/devgate/internal/controlplane"
 	"devgate.dev/devgate/internal/devenv"
 	"devgate.dev/devgate/test/kubetest"
 )
@@ -47,48 +43,13 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	ctrllog.SetLogger(logr.Discard())
-	if _, err := controlplane.FindAssets(); err != nil {
-		fmt.Fprintln(os.Stderr, "Gateway API tests need the control-plane binaries:", err)
-		return 1
-	}
-	dir, err := os.MkdirTemp("", "devgate-gatewayapi-")
+	suite, err := kubetest.StartSuite("gatewayapi", routesConfig, devenv.Options{AuthBindAddress: "127.0.0.1:0"})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	configPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(configPath, []byte(routesConfig), 0o600); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	logFile, err := os.Create(filepath.Join(dir, "controlplane.log"))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer logFile.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	crds, err := devenv.GatewayAPICRDs(ctx)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	env, err = devenv.Start(ctx, devenv.Options{
-		ConfigPath: configPath, Dir: dir, Logger: logr.Discard(), ControlPlaneLog: logFile,
-		ConfigPollInterval: 200 * time.Millisecond, CRDs: crds, AuthBindAddress: "127.0.0.1:0",
-	})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting the control plane:", err)
-		return 1
-	}
-	defer func() {
-		if err := env.Stop(context.Background()); err != nil {
-			fmt.Fprintln(os.Stderr, "stopping the control plane:", err)
-		}
-	}()
+	defer suite.Stop()
+	env = suite.Env
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		fmt.Fprintln(os.Stderr, err)

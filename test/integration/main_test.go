@@ -5,18 +5,13 @@
 package integration
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	"k8s.io/client-go/kubernetes"
-	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
-	"devgate.dev/devgate/internal/controlplane"
 	"devgate.dev/devgate/internal/devenv"
 	"devgate.dev/devgate/test/kubetest"
 )
@@ -42,51 +37,13 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	// envtest logs through controller-runtime's global logger; the tests read
-	// outcomes through kubectl, not logs.
-	ctrllog.SetLogger(logr.Discard())
-	if _, err := controlplane.FindAssets(); err != nil {
-		fmt.Fprintln(os.Stderr, "integration tests need the control-plane binaries:", err)
-		return 1
-	}
-	dir, err := os.MkdirTemp("", "devgate-integration-")
+	suite, err := kubetest.StartSuite("integration", baseConfig, devenv.Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	configPath = filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(configPath, []byte(baseConfig), 0o600); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	logFile, err := os.Create(filepath.Join(dir, "controlplane.log"))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer logFile.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	// Gateway API's CRDs, as a cluster that serves HTTPRoutes has them.
-	crds, err := devenv.GatewayAPICRDs(ctx)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	env, err = devenv.Start(ctx, devenv.Options{
-		ConfigPath: configPath, Dir: dir, Logger: logr.Discard(), ControlPlaneLog: logFile,
-		ConfigPollInterval: 200 * time.Millisecond, CRDs: crds,
-	})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting the control plane:", err)
-		return 1
-	}
-	defer func() {
-		if err := env.Stop(context.Background()); err != nil {
-			fmt.Fprintln(os.Stderr, "stopping the control plane:", err)
-		}
-	}()
+	defer suite.Stop()
+	env, configPath = suite.Env, suite.ConfigPath
 	clientset = kubernetes.NewForConfigOrDie(env.ControlPlane.Config)
 	return m.Run()
 }
