@@ -281,47 +281,69 @@ type yamlChunk struct {
 func splitYAML(data []byte) ([]yamlChunk, *yamlSplitError) {
 	var chunks []yamlChunk
 	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	cursor := 0
+	// cursor is where the last document ended, on line; both only move
+	// forward, so finding every document costs one pass over data.
+	cursor, line := 0, 1
 	for {
 		doc, err := reader.Read()
 		if err == io.EOF {
 			return chunks, nil
 		}
 		if err != nil {
-			return nil, &yamlSplitError{document: len(chunks) + 1, line: lineAt(data, badSeparator(data, cursor)), err: err}
+			bad := badSeparator(data, cursor)
+			return nil, &yamlSplitError{document: len(chunks) + 1, line: line + bytes.Count(data[cursor:bad], newline), err: err}
 		}
-		start := locate(data, cursor, doc)
+		start, skipped := locate(data, cursor, doc)
 		if start >= 0 {
+			line += skipped
 			cursor = min(start+len(doc), len(data))
 		}
 		// The document starts at its first line of content, so that the line
 		// reported is where the object begins.
+		docLine := line
 		for off := 0; off < len(doc); off = nextLine(doc, off) {
-			line := bytes.TrimSpace(doc[off:nextLine(doc, off)])
-			if len(line) == 0 || line[0] == '#' || bytes.HasPrefix(line, []byte("---")) {
+			text := bytes.TrimSpace(doc[off:nextLine(doc, off)])
+			if len(text) == 0 || text[0] == '#' || bytes.HasPrefix(text, []byte("---")) {
+				docLine++
 				continue
 			}
 			chunk := yamlChunk{text: doc[off:]}
 			if start >= 0 {
-				chunk.line = lineAt(data, start+off)
+				chunk.line = docLine
 			}
 			chunks = append(chunks, chunk)
 			break
 		}
+		if start >= 0 {
+			line += bytes.Count(data[start:cursor], newline)
+		}
 	}
 }
 
-// locate is the offset of doc in data at or after the line at cursor: only
-// separator lines lie between one document and the next. It is -1 if doc is
-// not there, which the reader does not do; the document then has no line.
-func locate(data []byte, cursor int, doc []byte) int {
+var newline = []byte("\n")
+
+// locate is the offset of doc in data at or after the line at cursor, and
+// the number of lines before it from cursor: only separator lines lie
+// between one document and the next. The offset is -1 if doc is not there,
+// which the reader does not do; the document then has no line.
+func locate(data []byte, cursor int, doc []byte) (int, int) {
+	skipped := 0
 	for off := cursor; off < len(data); off = nextLine(data, off) {
 		rest := data[off:]
-		if bytes.HasPrefix(rest, doc) || (bytes.HasSuffix(doc, []byte("\n")) && bytes.Equal(rest, doc[:len(doc)-1])) {
-			return off
+		if bytes.HasPrefix(rest, doc) || (bytes.HasSuffix(doc, newline) && bytes.Equal(rest, doc[:len(doc)-1])) {
+			return off, skipped
 		}
+		skipped++
 	}
-	return -1
+	return -1, 0
+}
+
+// nextLine is the offset of the line after the one at off.
+func nextLine(data []byte, off int) int {
+	if end := bytes.IndexByte(data[off:], '\n'); end >= 0 {
+		return off + end + 1
+	}
+	return len(data)
 }
 
 // badSeparator is the offset of the first line at or after cursor that
@@ -336,14 +358,6 @@ func badSeparator(data []byte, cursor int) int {
 		}
 	}
 	return off
-}
-
-// nextLine is the offset of the line after the one at off.
-func nextLine(data []byte, off int) int {
-	if end := bytes.IndexByte(data[off:], '\n'); end >= 0 {
-		return off + end + 1
-	}
-	return len(data)
 }
 
 // yamlSplitError is a stream the YAML reader refuses, such as a separator
