@@ -180,9 +180,18 @@ bench: ## Run the benchmarks into bin/bench/bench.txt (figures and how to read t
 	$(bench_go) -bench=APIServerCreate -benchtime=$(BENCH_CREATES)x -timeout=30m ./test/bench | tee -a $(BENCH_OUT)
 	$(bench_go) -bench=Hostile -benchmem -benchtime=$(BENCH_HOSTILE_ROUNDS)x ./test/bench | tee -a $(BENCH_OUT)
 
+# bench-peers' binary peer of /auth/verify, built by hack/bench-peers.sh only.
+OAUTH2_PROXY_VERSION ?= v7.15.6
+OAUTH2_PROXY := $(BIN)/oauth2-proxy-$(OAUTH2_PROXY_VERSION)/oauth2-proxy
+# Requests per side and concurrency of the /verify and nginx comparisons;
+# PEERS selects the comparisons (kyverno, oauth2-proxy).
+BENCH_VERIFY_REQUESTS ?= 20000
+PEERS ?= kyverno oauth2-proxy
+
 .PHONY: bench-peers
-bench-peers: ## devgate check vs kyverno apply on 1,000 and 10,000 objects (builds the kyverno CLI into bin/ once)
-	hack/bench-peers.sh
+bench-peers: ## devgate check vs kyverno apply; /auth/verify vs oauth2-proxy and a private vs a public endpoint through nginx (builds the peers into bin/ once)
+	OAUTH2_PROXY=$(OAUTH2_PROXY) OAUTH2_PROXY_VERSION=$(OAUTH2_PROXY_VERSION) VERIFY_REQUESTS=$(BENCH_VERIFY_REQUESTS) \
+		PEERS="$(PEERS)" GO=$(GO) hack/bench-peers.sh
 
 SOAK_DURATION ?= 10m
 SOAK_RATE ?= 1000

@@ -8,6 +8,7 @@ package dextest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -30,32 +31,39 @@ import (
 	"time"
 )
 
-// Find returns the dex binary: $DEVGATE_DEX (the Makefile exports it), else
-// the newest bin/dex-*/dex above the working directory. Missing, it skips
-// the test outside CI and fails it in CI: `make tools` builds it.
+// Find returns the dex binary (see Lookup). Missing, it skips the test
+// outside CI and fails it in CI: `make tools` builds it.
 func Find(t testing.TB) string {
 	t.Helper()
+	bin, err := Lookup()
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	return bin
+}
+
+// Lookup returns the dex binary: $DEVGATE_DEX (the Makefile exports it),
+// else the newest bin/dex-*/dex above the working directory.
+func Lookup() (string, error) {
 	if p := os.Getenv("DEVGATE_DEX"); p != "" {
 		if _, err := os.Stat(p); err == nil {
-			return p
+			return p, nil
 		}
 	}
 	wd, _ := os.Getwd()
 	for dir := wd; ; dir = filepath.Dir(dir) {
 		if m, _ := filepath.Glob(filepath.Join(dir, "bin", "dex-*", "dex")); len(m) > 0 {
 			sort.Strings(m)
-			return m[len(m)-1]
+			return m[len(m)-1], nil
 		}
 		if filepath.Dir(dir) == dir {
 			break
 		}
 	}
-	msg := "dex not found ($DEVGATE_DEX or bin/dex-*/dex): `make dex` or `make tools` builds it"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
+	return "", errors.New("dex not found ($DEVGATE_DEX or bin/dex-*/dex): `make dex` or `make tools` builds it")
 }
 
 // Client is one of Dex's static OAuth2 clients.
