@@ -78,6 +78,7 @@ func newDevCommand() *cobra.Command {
 			fmt.Fprintf(out, "metrics: http://%s/metrics\n", metricsAddr)
 			if u := env.AuthURL(); u != "" {
 				fmt.Fprintf(out, "auth: %s/\n", u)
+				fmt.Fprintf(out, "dashboard: %s/ (sign in with a token; scripts: Accept: application/json)\n", u)
 				fmt.Fprintf(out, "admin token: %s\n", auth.TokenCommand(devenv.Namespace, auth.AdminUser))
 				fmt.Fprintf(out, "invite: devgate invite USER --namespace NS --public-url %s\n", u)
 			}
