@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -106,4 +107,52 @@ func TestSigninOrigin(t *testing.T) {
 	if (&signinHandler{}).sameOrigin("http://127.0.0.1:8082", "okteto.example.com") {
 		t.Error("without a public URL only https://<domain> is the page's origin")
 	}
+}
+
+// FuzzGatewayVerify: whatever the path, Host and forwarded headers of a
+// gateway's check, the answer is one of the documented ones, a redirect only
+// ever goes to the sign-in page, and only a member's credentials open the
+// namespace.
+func FuzzGatewayVerify(f *testing.F) {
+	f.Add("team-a", "/app?x=1", hostA, "", "", "text/html", "")
+	f.Add("team-a", "/", hostA, hostB, "/other", "text/html", "Bearer "+memberToken)
+	f.Add("Team_A", "/..%2f..", "evil.example.com:443", "", "//evil.example.com", "*/*", "Bearer "+outsiderToken)
+	f.Add("team-a", "/%00", "", "a b", "\r\nLocation: x", "text/html", "Basic YTpi")
+	f.Fuzz(func(t *testing.T, namespace, path, host, fwdHost, fwdURI, accept, authorization string) {
+		fx := newFixture(t)
+		mux := gatewayMux(fx)
+		target := "/auth/verify/" + url.PathEscape(namespace) + path
+		if _, err := url.ParseRequestURI(target); err != nil {
+			t.Skip()
+		}
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.URL, _ = url.ParseRequestURI(target)
+		r.RequestURI = target
+		r.Host = host
+		r.Header.Set("X-Real-IP", "192.0.2.10")
+		for k, v := range map[string]string{"X-Forwarded-Host": fwdHost, "X-Forwarded-Uri": fwdURI, "Accept": accept, "Authorization": authorization} {
+			if v != "" {
+				r.Header.Set(k, v)
+			}
+		}
+		w := serve(mux, r)
+		switch w.Code {
+		case http.StatusOK:
+			if authorization != "Bearer "+memberToken && !strings.EqualFold(authorization, "bearer "+memberToken) {
+				t.Fatalf("200 without the member's token: %q", authorization)
+			}
+		case http.StatusFound:
+			if loc := w.Header().Get("Location"); !strings.HasPrefix(loc, "https://okteto.example.com/auth/signin?rd=") {
+				t.Fatalf("a redirect elsewhere than the sign-in page: %q", loc)
+			}
+		case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusMovedPermanently, http.StatusTemporaryRedirect:
+			if loc := w.Header().Get("Location"); loc != "" && !strings.HasPrefix(loc, "/auth/verify/") {
+				// The mux cleans paths with a redirect to the clean one on
+				// this service, never elsewhere.
+				t.Fatalf("%d to %q", w.Code, loc)
+			}
+		default:
+			t.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+	})
 }
