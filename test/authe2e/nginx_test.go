@@ -32,7 +32,6 @@ import (
 	"devgate.dev/devgate/internal/controlplane"
 	"devgate.dev/devgate/policies/config"
 	"devgate.dev/devgate/policies/ingress"
-	"devgate.dev/devgate/policies/service"
 	"devgate.dev/devgate/policies/tokens"
 	"devgate.dev/devgate/test/nginxtest"
 )
@@ -86,15 +85,7 @@ func TestPrivateEndpointThroughNginx(t *testing.T) {
 
 	// The Ingress the controller generates for a private Service, and the
 	// same with auth-url only, as an API endpoint without sign-in page.
-	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: namespace,
-			Annotations: map[string]string{service.AnnotationAutoIngress: "private"}},
-		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
-	}
-	ing, err := service.DesiredIngress(svc, cfg)
-	if err != nil || ing == nil {
-		t.Fatalf("DesiredIngress: %v, %v", ing, err)
-	}
+	ing := nginxtest.PrivateIngress(t, cfg, namespace)
 	api := ing.DeepCopy()
 	api.Spec.Rules[0].Host = "api-" + namespace + "." + domain
 	delete(api.Annotations, ingress.AnnotationAuthSignin)

@@ -19,7 +19,6 @@ import (
 
 	"devgate.dev/devgate/internal/auth"
 	"devgate.dev/devgate/internal/controlplane"
-	"devgate.dev/devgate/policies/service"
 	"devgate.dev/devgate/policies/tokens"
 	"devgate.dev/devgate/test/dextest"
 	"devgate.dev/devgate/test/nginxtest"
@@ -62,15 +61,7 @@ func TestOIDCSignInThroughDex(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := startAuth(t, cp.Config, ln)
-	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: namespace,
-			Annotations: map[string]string{service.AnnotationAutoIngress: "private"}},
-		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
-	}
-	ing, err := service.DesiredIngress(svc, cfg)
-	if err != nil || ing == nil {
-		t.Fatalf("DesiredIngress: %v, %v", ing, err)
-	}
+	ing := nginxtest.PrivateIngress(t, cfg, namespace)
 	f.nginx = nginxtest.Start(t, nginxtest.Options{
 		Bin: nginxBin, ModulesDir: modules, Domain: domain, Auth: ln.Addr().String(), Backend: f.backend.Addr,
 		Endpoints: []nginxtest.Endpoint{nginxtest.EndpointFromIngress(t, ing.Spec.Rules[0].Host, ing.Annotations)},

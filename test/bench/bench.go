@@ -212,6 +212,15 @@ func (r *Result) Merge(o Result) {
 // answered, each worker waiting for its answer before sending the next (a
 // closed loop, like the API server's admission of concurrent writes).
 func Run(client *http.Client, t Target, n, concurrency int) Result {
+	return closedLoop(n, concurrency, func(i int) error {
+		return post(client, t.URL, t.Bodies[i%len(t.Bodies)])
+	})
+}
+
+// closedLoop makes n calls of send, numbered from 0, from concurrency
+// workers, each making its next as soon as its last returns, and records
+// each call's latency and error.
+func closedLoop(n, concurrency int, send func(i int) error) Result {
 	var (
 		next   atomic.Int64
 		mu     sync.Mutex
@@ -230,7 +239,7 @@ func Run(client *http.Client, t Target, n, concurrency int) Result {
 					break
 				}
 				t0 := time.Now()
-				err := post(client, t.URL, t.Bodies[int(i)%len(t.Bodies)])
+				err := send(int(i))
 				lat = append(lat, time.Since(t0))
 				if err != nil {
 					errs++
@@ -252,6 +261,29 @@ func Run(client *http.Client, t Target, n, concurrency int) Result {
 	result.Elapsed = time.Since(start)
 	result.Requests = n
 	return result
+}
+
+// alternateRounds sends n requests of each of sides sides in ten rounds,
+// rotating which side goes first, so drifting machine load falls on all
+// alike, and returns each side's merged result. run(side, k) sends k
+// requests of side.
+func alternateRounds(n, sides int, run func(side, k int) Result) []Result {
+	const rounds = 10
+	res := make([]Result, sides)
+	for round := range rounds {
+		k := n / rounds
+		if round < n%rounds {
+			k++
+		}
+		if k == 0 {
+			continue
+		}
+		for j := range sides {
+			side := (round + j) % sides
+			res[side].Merge(run(side, k))
+		}
+	}
+	return res
 }
 
 // RunRate sends requests to t at a fixed rate for d, or until ctx ends: an

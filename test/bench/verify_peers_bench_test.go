@@ -1,11 +1,9 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -17,11 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -34,7 +28,6 @@ import (
 	"devgate.dev/devgate/internal/auth"
 	"devgate.dev/devgate/internal/controlplane"
 	"devgate.dev/devgate/policies/config"
-	"devgate.dev/devgate/policies/service"
 	"devgate.dev/devgate/policies/tokens"
 	"devgate.dev/devgate/test/dextest"
 	"devgate.dev/devgate/test/nginxtest"
@@ -61,22 +54,7 @@ var verifyConcurrency = []int{1, 8, 64}
 // builds: $DEVGATE_OAUTH2_PROXY, else the newest bin/oauth2-proxy-*/oauth2-proxy
 // above the working directory.
 func findOAuth2Proxy() (string, error) {
-	if p := os.Getenv("DEVGATE_OAUTH2_PROXY"); p != "" {
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	wd, _ := os.Getwd()
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		if m, _ := filepath.Glob(filepath.Join(dir, "bin", "oauth2-proxy-*", "oauth2-proxy")); len(m) > 0 {
-			sort.Strings(m)
-			return m[len(m)-1], nil
-		}
-		if filepath.Dir(dir) == dir {
-			break
-		}
-	}
-	return "", errors.New("oauth2-proxy not found ($DEVGATE_OAUTH2_PROXY or bin/oauth2-proxy-*/oauth2-proxy): `make bench-peers` builds it")
+	return dextest.LookupTool("DEVGATE_OAUTH2_PROXY", "oauth2-proxy", "`make bench-peers` builds it")
 }
 
 // freeAddr is a loopback address nothing listens on, for a process that
@@ -179,15 +157,7 @@ func startAuthEnv(b *testing.B, extra ...dextest.Client) *authEnv {
 		Logger:         logr.Discard(),
 	}, nil)
 
-	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: verifyNamespace,
-			Annotations: map[string]string{service.AnnotationAutoIngress: "private"}},
-		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
-	}
-	ing, err := service.DesiredIngress(svc, cfg)
-	if err != nil || ing == nil {
-		b.Fatalf("DesiredIngress: %v, %v", ing, err)
-	}
+	ing := nginxtest.PrivateIngress(b, cfg, verifyNamespace)
 	e.host = ing.Spec.Rules[0].Host
 	e.web = "https://" + e.host
 	e.ingress = ing.Annotations
@@ -300,10 +270,8 @@ func (e *authEnv) endpointSession(b *testing.B, codeURL string) string {
 
 // oauth2Proxy is oauth2-proxy on loopback, a separate process.
 type oauth2Proxy struct {
-	base   string
-	cmd    *exec.Cmd
-	logs   *bytes.Buffer
-	exited chan struct{}
+	base string
+	proc *dextest.Process
 }
 
 // startOAuth2Proxy runs oauth2-proxy at addr against Dex's issuer with the
@@ -311,8 +279,8 @@ type oauth2Proxy struct {
 // ingress-nginx's auth-url as its documentation sets it up.
 func startOAuth2Proxy(b *testing.B, bin, addr, issuer, clientSecret string) *oauth2Proxy {
 	b.Helper()
-	p := &oauth2Proxy{base: "http://" + addr, logs: &bytes.Buffer{}, exited: make(chan struct{})}
-	p.cmd = exec.Command(bin,
+	p := &oauth2Proxy{base: "http://" + addr}
+	p.proc = dextest.StartProcess(b, exec.Command(bin,
 		"--provider=oidc",
 		"--oidc-issuer-url="+issuer,
 		"--client-id="+o2pClientID,
@@ -330,40 +298,9 @@ func startOAuth2Proxy(b *testing.B, bin, addr, issuer, clientSecret string) *oau
 		"--set-xauthrequest",
 		// devgate logs no successful /verify: neither does this side.
 		"--request-logging=false",
-	)
-	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := p.cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	go func() { _ = p.cmd.Wait(); close(p.exited) }()
-	b.Cleanup(func() {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.exited:
-		case <-time.After(10 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.exited
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if res, err := http.Get(p.base + "/ping"); err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return p
-			}
-		}
-		select {
-		case <-p.exited:
-			b.Fatalf("oauth2-proxy exited:\n%s", p.logs.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("oauth2-proxy not ready after 30s:\n%s", p.logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	))
+	p.proc.WaitReady(b, "oauth2-proxy", p.base+"/ping")
+	return p
 }
 
 // session signs in at oauth2-proxy through Dex's password form and returns
@@ -389,7 +326,7 @@ func (p *oauth2Proxy) session(b *testing.B, dex *dextest.Server) string {
 		}
 	}
 	if len(cookies) == 0 {
-		b.Fatalf("oauth2-proxy set no session cookie:\n%s", p.logs.String())
+		b.Fatalf("oauth2-proxy set no session cookie:\n%s", p.proc.Logs.String())
 	}
 	return strings.Join(cookies, "; ")
 }
@@ -423,46 +360,6 @@ func (p probe) do(client *http.Client) error {
 	return nil
 }
 
-// closedLoop sends n requests of p from concurrency workers, each sending
-// its next as soon as its last is answered, and records each latency.
-func closedLoop(client *http.Client, p probe, n, concurrency int) Result {
-	var (
-		next   atomic.Int64
-		mu     sync.Mutex
-		result = Result{Requests: n, Latencies: make([]time.Duration, 0, n)}
-		wg     sync.WaitGroup
-	)
-	start := time.Now()
-	for range concurrency {
-		wg.Go(func() {
-			lat := make([]time.Duration, 0, n/concurrency+1)
-			var errs int
-			var firstErr error
-			for next.Add(1) <= int64(n) {
-				t0 := time.Now()
-				err := p.do(client)
-				lat = append(lat, time.Since(t0))
-				if err != nil {
-					errs++
-					if firstErr == nil {
-						firstErr = err
-					}
-				}
-			}
-			mu.Lock()
-			result.Latencies = append(result.Latencies, lat...)
-			result.Errors += errs
-			if result.FirstErr == nil {
-				result.FirstErr = firstErr
-			}
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	result.Elapsed = time.Since(start)
-	return result
-}
-
 // alternate runs b.N requests of each probe at concurrency c in ten
 // rounds, rotating which goes first, so drifting machine load falls on all
 // alike, after a warm-up of each (connections, caches, first-use
@@ -470,26 +367,14 @@ func closedLoop(client *http.Client, p probe, n, concurrency int) Result {
 func alternate(b *testing.B, client *http.Client, c int, names []string, probes []probe) []Result {
 	b.Helper()
 	for i, p := range probes {
-		if r := closedLoop(client, p, max(200, 4*c), c); r.Errors > 0 {
+		if r := closedLoop(max(200, 4*c), c, func(int) error { return p.do(client) }); r.Errors > 0 {
 			b.Fatalf("warm-up of %s: %d errors, first: %v", names[i], r.Errors, r.FirstErr)
 		}
 	}
-	const rounds = 10
-	res := make([]Result, len(probes))
 	b.ResetTimer()
-	for round := range rounds {
-		n := b.N / rounds
-		if round < b.N%rounds {
-			n++
-		}
-		if n == 0 {
-			continue
-		}
-		for k := range probes {
-			i := (round + k) % len(probes)
-			res[i].Merge(closedLoop(client, probes[i], n, c))
-		}
-	}
+	res := alternateRounds(b.N, len(probes), func(i, n int) Result {
+		return closedLoop(n, c, func(int) error { return probes[i].do(client) })
+	})
 	b.StopTimer()
 	for i, r := range res {
 		if r.Errors > 0 {

@@ -97,26 +97,14 @@ func BenchmarkWebhook(b *testing.B) {
 						b.Fatalf("warm-up: %d errors, first: %v", r.Errors, r.FirstErr)
 					}
 				}
-				const rounds = 10
-				var devR, peerR Result
+				// The allow-all peer first in the first round.
+				targets := []Target{peer, dev}
 				b.ResetTimer()
-				for round := range rounds {
-					n := b.N / rounds
-					if round < b.N%rounds {
-						n++
-					}
-					if n == 0 {
-						continue
-					}
-					if round%2 == 0 {
-						peerR.Merge(Run(s.client, peer, n, c))
-						devR.Merge(Run(s.client, dev, n, c))
-					} else {
-						devR.Merge(Run(s.client, dev, n, c))
-						peerR.Merge(Run(s.client, peer, n, c))
-					}
-				}
+				r := alternateRounds(b.N, len(targets), func(side, n int) Result {
+					return Run(s.client, targets[side], n, c)
+				})
 				b.StopTimer()
+				peerR, devR := r[0], r[1]
 				if devR.Errors+peerR.Errors > 0 {
 					b.Fatalf("devgate %d errors (%v), allow-all %d errors (%v)", devR.Errors, devR.FirstErr, peerR.Errors, peerR.FirstErr)
 				}

@@ -1,14 +1,14 @@
 // Package dextest runs Dex, the OpenID provider, on loopback for the suites
 // that sign in through a real provider (test/authe2e, test/bench): its
 // configuration with static clients and password users, a reverse proxy
-// that owns the issuer URL, and a browser's way through its password form.
+// that owns the issuer URL, and a browser's way through its password form;
+// and the running of any such server binary (test/bench's oauth2-proxy).
 // It holds no tests of its own.
 package dextest
 
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -48,14 +48,22 @@ func Find(t testing.TB) string {
 // Lookup returns the dex binary: $DEVGATE_DEX (the Makefile exports it),
 // else the newest bin/dex-*/dex above the working directory.
 func Lookup() (string, error) {
-	if p := os.Getenv("DEVGATE_DEX"); p != "" {
+	return LookupTool("DEVGATE_DEX", "dex", "`make dex` or `make tools` builds it")
+}
+
+// LookupTool returns a binary the Makefile builds into bin/<name>-<version>/:
+// $env when it names a file, else the newest bin/<name>-*/<name> above the
+// working directory. The error names both places and how, builtBy, to get
+// the binary.
+func LookupTool(env, name, builtBy string) (string, error) {
+	if p := os.Getenv(env); p != "" {
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
 		}
 	}
 	wd, _ := os.Getwd()
 	for dir := wd; ; dir = filepath.Dir(dir) {
-		if m, _ := filepath.Glob(filepath.Join(dir, "bin", "dex-*", "dex")); len(m) > 0 {
+		if m, _ := filepath.Glob(filepath.Join(dir, "bin", name+"-*", name)); len(m) > 0 {
 			sort.Strings(m)
 			return m[len(m)-1], nil
 		}
@@ -63,7 +71,7 @@ func Lookup() (string, error) {
 			break
 		}
 	}
-	return "", errors.New("dex not found ($DEVGATE_DEX or bin/dex-*/dex): `make dex` or `make tools` builds it")
+	return "", fmt.Errorf("%s not found ($%s or bin/%s-*/%s): %s", name, env, name, name, builtBy)
 }
 
 // Client is one of Dex's static OAuth2 clients.
@@ -87,11 +95,8 @@ type Server struct {
 	// Swap, when set, replaces the id_token of the next token responses.
 	Swap atomic.Pointer[string]
 
-	cmd       *exec.Cmd
-	exited    chan struct{}
-	logs      *bytes.Buffer
+	proc      *Process
 	redirects []string
-	once      sync.Once
 }
 
 var configTemplate = `issuer: %s
@@ -110,7 +115,7 @@ staticPasswords:%s
 // its discovery document answers, and stops it when the test ends.
 func Start(t testing.TB, bin string, clients []Client, users []User) *Server {
 	t.Helper()
-	d := &Server{exited: make(chan struct{}), logs: &bytes.Buffer{}}
+	d := &Server{}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -141,52 +146,84 @@ func Start(t testing.TB, bin string, clients []Client, users []User) *Server {
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d.cmd = exec.Command(bin, "serve", path)
-	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = d.cmd.Wait(); close(d.exited) }()
+	d.proc = StartProcess(t, exec.Command(bin, "serve", path))
+	// Stopped before its logs are read; the process's own cleanup, later,
+	// finds it stopped.
 	t.Cleanup(func() {
 		d.Stop()
 		if t.Failed() {
-			t.Logf("dex logs:\n%s", lastLines(d.logs.String(), 30))
+			t.Logf("dex logs:\n%s", lastLines(d.proc.Logs.String(), 30))
 		}
 	})
+	d.proc.WaitReady(t, "dex", d.Issuer+"/.well-known/openid-configuration")
+	return d
+}
+
+// Process is a server a test runs as a child process.
+type Process struct {
+	// Logs is its output, complete once the process has stopped.
+	Logs *bytes.Buffer
+
+	cmd    *exec.Cmd
+	exited chan struct{}
+	once   sync.Once
+}
+
+// StartProcess starts cmd with its output in Logs, killed with the test
+// binary, and stops it when the test ends.
+func StartProcess(t testing.TB, cmd *exec.Cmd) *Process {
+	t.Helper()
+	p := &Process{Logs: &bytes.Buffer{}, cmd: cmd, exited: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.Logs, p.Logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = cmd.Wait(); close(p.exited) }()
+	t.Cleanup(p.Stop)
+	return p
+}
+
+// WaitReady waits until readyURL answers 200, and fails the test, with the
+// process's logs, if the process named name exits first or 30 s pass.
+func (p *Process) WaitReady(t testing.TB, name, readyURL string) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		res, err := http.Get(d.Issuer + "/.well-known/openid-configuration")
+		res, err := http.Get(readyURL)
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				return d
+				return
 			}
 		}
 		select {
-		case <-d.exited:
-			t.Fatalf("dex exited:\n%s", d.logs.String())
+		case <-p.exited:
+			t.Fatalf("%s exited:\n%s", name, p.Logs.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("dex not ready after 30s:\n%s", d.logs.String())
+			t.Fatalf("%s not ready after 30s:\n%s", name, p.Logs.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
 
-// Stop ends Dex (SIGTERM, then SIGKILL) and waits for it.
-func (d *Server) Stop() {
-	d.once.Do(func() {
-		_ = d.cmd.Process.Signal(syscall.SIGTERM)
+// Stop ends the process (SIGTERM, then SIGKILL) and waits for it.
+func (p *Process) Stop() {
+	p.once.Do(func() {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-d.exited:
+		case <-p.exited:
 		case <-time.After(10 * time.Second):
-			_ = d.cmd.Process.Kill()
-			<-d.exited
+			_ = p.cmd.Process.Kill()
+			<-p.exited
 		}
 	})
 }
+
+// Stop ends Dex (SIGTERM, then SIGKILL) and waits for it.
+func (d *Server) Stop() { d.proc.Stop() }
 
 func (d *Server) swapIDToken(res *http.Response) error {
 	repl := d.Swap.Load()

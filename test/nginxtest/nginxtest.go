@@ -1,7 +1,7 @@
 // Package nginxtest is test support shared by the suites that put a real
 // nginx, configured the way ingress-nginx renders devgate's external-auth
 // annotations, in front of `devgate auth` and a recording test backend
-// (test/authe2e, e2e). It holds no tests of its own.
+// (test/authe2e, e2e, test/bench). It holds no tests of its own.
 package nginxtest
 
 import (
@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -26,8 +27,14 @@ import (
 	"text/template"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"devgate.dev/devgate/internal/auth"
+	"devgate.dev/devgate/policies/config"
 	"devgate.dev/devgate/policies/ingress"
+	"devgate.dev/devgate/policies/service"
 	"devgate.dev/devgate/test/testcert"
 )
 
@@ -35,27 +42,37 @@ import (
 // (Debian's libnginx-mod-http-set-misc and its NDK).
 var Modules = []string{"ndk_http_module.so", "ngx_http_set_misc_module.so"}
 
-// Find returns nginx and its modules directory. Outside CI a missing nginx
-// skips the test; in CI it fails it: `make nginx` provides it.
+// Find returns nginx and its modules directory (see Lookup). Outside CI a
+// missing nginx skips the test; in CI it fails it; a missing module fails
+// it anywhere: `make nginx` provides both.
 func Find(t testing.TB) (bin, modules string) {
 	t.Helper()
+	bin, modules, err := Lookup()
+	if err != nil {
+		if bin == "" && os.Getenv("CI") == "" {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	}
+	return bin, modules
+}
+
+// Lookup returns /usr/sbin/nginx, else the nginx in $PATH, and the modules
+// directory, or why they are missing: bin is empty when nginx itself is.
+func Lookup() (bin, modules string, err error) {
 	bin = "/usr/sbin/nginx"
 	if _, err := os.Stat(bin); err != nil {
 		if bin, err = exec.LookPath("nginx"); err != nil {
-			msg := "nginx not found at /usr/sbin/nginx or in $PATH: `make nginx` installs Debian's (as root)"
-			if os.Getenv("CI") != "" {
-				t.Fatal(msg)
-			}
-			t.Skip(msg)
+			return "", "", errors.New("nginx not found at /usr/sbin/nginx or in $PATH: `make nginx` installs Debian's (as root)")
 		}
 	}
 	modules = "/usr/lib/nginx/modules"
 	for _, m := range Modules {
 		if _, err := os.Stat(filepath.Join(modules, m)); err != nil {
-			t.Fatalf("nginx module %s missing in %s: `make nginx` installs libnginx-mod-http-set-misc", m, modules)
+			return bin, modules, fmt.Errorf("nginx module %s missing in %s: `make nginx` installs libnginx-mod-http-set-misc", m, modules)
 		}
 	}
-	return bin, modules
+	return bin, modules, nil
 }
 
 // Endpoint is one Ingress host as ingress-nginx renders it from the
@@ -63,6 +80,12 @@ func Find(t testing.TB) (bin, modules string) {
 type Endpoint struct {
 	Host, AuthURL, AuthHost, SigninURL string
 	ResponseHeaders                    []ResponseHeader
+	// AuthKeepAlive sends the auth subrequests over kept-alive connections
+	// (Options.KeepAlive of them) to the auth service, as ingress-nginx
+	// renders the auth-keepalive annotation, which devgate refuses on
+	// private endpoints: a benchmark's measure of what a connection per
+	// subrequest costs.
+	AuthKeepAlive bool
 }
 
 // ResponseHeader is one auth-response-headers entry.
@@ -108,17 +131,45 @@ func EndpointFromIngress(t testing.TB, host string, annotations map[string]strin
 	return e
 }
 
+// PrivateIngress is the Ingress the controller generates with cfg for
+// Service web (one HTTP port, 80) in namespace, annotated private.
+func PrivateIngress(t testing.TB, cfg *config.Config, namespace string) *networkingv1.Ingress {
+	t.Helper()
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: namespace,
+			Annotations: map[string]string{service.AnnotationAutoIngress: "private"}},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
+	}
+	ing, err := service.DesiredIngress(svc, cfg)
+	if err != nil || ing == nil {
+		t.Fatalf("DesiredIngress: %v, %v", ing, err)
+	}
+	return ing
+}
+
 // nginxConf mirrors what ingress-nginx's nginx.tmpl renders for a location
 // with auth-url, auth-signin and auth-response-headers (its Lua balancer
-// replaced by a plain proxy_pass), plus the auth service's own Ingress on the
-// bare domain and a default server.
+// replaced by a plain proxy_pass, or an upstream with keepalive connections
+// as the balancer keeps them), plus the auth service's own Ingress on the
+// bare domain, public endpoints (no auth subrequest) and a default server.
 var nginxConf = template.Must(template.New("nginx").Parse(`
+{{define "backend"}}
+      proxy_set_header Host              $best_http_host;
+      proxy_set_header X-Real-IP         $remote_addr;
+      proxy_set_header X-Forwarded-For   $remote_addr;
+      proxy_set_header X-Forwarded-Proto $pass_access_scheme;
+{{if .KeepAlive}}      proxy_set_header Connection        "";
+      proxy_http_version 1.1;
+      proxy_pass http://backend;
+{{else}}      proxy_http_version 1.1;
+      proxy_pass http://{{.Backend}};
+{{end}}{{end}}
 pid {{.Dir}}/nginx.pid;
-error_log {{.Dir}}/error.log info;
+error_log {{.Dir}}/error.log {{.ErrorLogLevel}};
 worker_processes 1;
 {{range .Modules}}load_module {{.}};
 {{end}}
-events { worker_connections 128; }
+events { worker_connections {{.WorkerConnections}}; }
 http {
   access_log {{.Dir}}/access.log;
   client_body_temp_path {{.Dir}}/client_body;
@@ -128,7 +179,17 @@ http {
   scgi_temp_path {{.Dir}}/scgi;
   ssl_certificate {{.Dir}}/tls.crt;
   ssl_certificate_key {{.Dir}}/tls.key;
-
+{{if .KeepAlive}}
+  upstream backend {
+    server {{.Backend}};
+    keepalive {{.KeepAlive}};
+  }
+{{end}}{{range $i, $e := .Endpoints}}{{if $e.AuthKeepAlive}}
+  upstream auth-{{$i}} {
+    server {{$e.AuthHostPort}};
+    keepalive {{$.KeepAlive}};
+  }
+{{end}}{{end}}
   server {
     listen {{.Listen}} ssl default_server;
     server_name _;
@@ -177,9 +238,12 @@ http {
       proxy_ssl_server_name       on;
       proxy_pass_request_headers  on;
       client_max_body_size        1m;
-
+{{if $e.AuthKeepAlive}}
+      proxy_set_header            Connection              "";
+      set $target http://auth-{{$i}}{{$e.AuthPath}};
+{{else}}
       set $target {{$e.AuthURL}};
-      proxy_pass $target;
+{{end}}      proxy_pass $target;
     }
 {{if $e.SigninURL}}
     location @signin-{{$i}} {
@@ -204,18 +268,30 @@ http {
 {{end}}
 {{if $e.SigninURL}}      set_escape_uri $escaped_request_uri $request_uri;
       error_page 401 = @signin-{{$i}};
-{{end}}
-      proxy_set_header Host              $best_http_host;
-      proxy_set_header X-Real-IP         $remote_addr;
-      proxy_set_header X-Forwarded-For   $remote_addr;
-      proxy_set_header X-Forwarded-Proto $pass_access_scheme;
-      proxy_http_version 1.1;
-      proxy_pass http://{{$.Backend}};
-    }
+{{end}}{{template "backend" $}}    }
+  }
+{{end}}{{range .Public}}
+  server {
+    listen {{$.Listen}} ssl;
+    server_name {{.}};
+
+    location / {
+      set $pass_access_scheme  $scheme;
+      set $best_http_host      $http_host;
+      port_in_redirect off;
+{{template "backend" $}}    }
   }
 {{end}}
 }
 `))
+
+// endpointConf is an Endpoint with what nginxConf renders of its auth-url
+// for AuthKeepAlive: an upstream of its host and port, and the path and
+// query sent there.
+type endpointConf struct {
+	Endpoint
+	AuthHostPort, AuthPath string
+}
 
 // Options are what Start needs.
 type Options struct {
@@ -228,6 +304,20 @@ type Options struct {
 	// endpoints' application's.
 	Auth, Backend string
 	Endpoints     []Endpoint
+	// Public are hosts served without the auth subrequest, by the same
+	// backend.
+	Public []string
+	// KeepAlive, when not 0, is how many idle connections nginx keeps to
+	// the backend and, for AuthKeepAlive endpoints, to the auth service, as
+	// ingress-nginx's balancer does; without it, every request opens one.
+	KeepAlive int
+	// WorkerConnections is nginx's worker_connections: 128 unless set. A
+	// load test needs room for its clients and a connection to the auth
+	// service and the backend for each.
+	WorkerConnections int
+	// ErrorLogLevel is the level of nginx's error.log: info unless set (a
+	// load test wants warn, not a line per closed keepalive connection).
+	ErrorLogLevel string
 }
 
 // Nginx is a running nginx on loopback.
@@ -255,10 +345,32 @@ func Start(t testing.TB, o Options) *Nginx {
 	for _, m := range Modules {
 		modules = append(modules, filepath.Join(o.ModulesDir, m))
 	}
+	endpoints := make([]endpointConf, len(o.Endpoints))
+	for i, e := range o.Endpoints {
+		endpoints[i].Endpoint = e
+		if e.AuthKeepAlive {
+			if o.KeepAlive == 0 {
+				t.Fatalf("endpoint %s: AuthKeepAlive needs Options.KeepAlive", e.Host)
+			}
+			u, err := url.Parse(e.AuthURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			endpoints[i].AuthHostPort, endpoints[i].AuthPath = u.Host, u.RequestURI()
+		}
+	}
+	workers, level := o.WorkerConnections, o.ErrorLogLevel
+	if workers == 0 {
+		workers = 128
+	}
+	if level == "" {
+		level = "info"
+	}
 	var conf bytes.Buffer
 	if err := nginxConf.Execute(&conf, map[string]any{
 		"Dir": dir, "Listen": n.Addr, "Domain": o.Domain, "Auth": o.Auth,
-		"Backend": o.Backend, "Endpoints": o.Endpoints, "Modules": modules,
+		"Backend": o.Backend, "Endpoints": endpoints, "Modules": modules, "Public": o.Public,
+		"KeepAlive": o.KeepAlive, "WorkerConnections": workers, "ErrorLogLevel": level,
 	}); err != nil {
 		t.Fatal(err)
 	}
