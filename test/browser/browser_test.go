@@ -23,6 +23,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
+
+	"devgate.dev/devgate/test/kubetest"
 )
 
 // chromiumPath is Debian's chromium.
@@ -144,20 +146,10 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Logf("wrote %s", path)
 }
 
-// eventually retries check until it succeeds or timeout passes.
+// eventually retries check until it returns nil or timeout passes.
 func eventually(t *testing.T, timeout time.Duration, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %v", timeout, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	kubetest.Eventually(t, timeout, 200*time.Millisecond, check)
 }
 
 func mustContain(t *testing.T, page, want string) {

@@ -25,6 +25,7 @@ import (
 	"devgate.dev/devgate/internal/server"
 	"devgate.dev/devgate/policies/all"
 	"devgate.dev/devgate/policies/config"
+	"devgate.dev/devgate/test/kubetest"
 	"devgate.dev/devgate/webhook"
 )
 
@@ -171,17 +172,7 @@ func (c *cluster) namespace(t *testing.T, name string) string {
 // eventually retries check until it returns nil or timeout passes.
 func eventually(t *testing.T, timeout time.Duration, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %s: %v", timeout, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	kubetest.Eventually(t, timeout, 100*time.Millisecond, check)
 }
 
 func writeFile(t *testing.T, path, content string) {

@@ -2,16 +2,11 @@ package gatewayapi
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	authenticationv1 "k8s.io/api/authentication/v1"
-
-	"devgate.dev/devgate/internal/check"
 	"devgate.dev/devgate/policies/config"
 	"devgate.dev/devgate/test/kubetest"
 )
@@ -62,26 +57,11 @@ spec:
 // generate for a Service is the one it does.
 func TestCheckMatchesTheWebhook(t *testing.T) {
 	ns := namespace(t, "routes-parity")
-	manifests := fmt.Sprintf(routeParityManifests, ns)
-	file := filepath.Join(t.TempDir(), "manifests.yaml")
-	if err := os.WriteFile(file, []byte(manifests), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	cfg, err := config.Parse([]byte(routesConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
-	report, err := check.Run(check.Options{
-		Filenames: []string{file}, Config: cfg, Output: check.OutputJSON,
-		User: authenticationv1.UserInfo{Username: "alice", Groups: []string{"system:authenticated"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	docs := strings.Split(manifests, "\n---\n")
-	if len(report.Results) != len(docs) {
-		t.Fatalf("check read %d objects from %d documents", len(report.Results), len(docs))
-	}
+	report, docs := kubetest.CheckManifests(t, fmt.Sprintf(routeParityManifests, ns), cfg)
 	allowed := 0
 	for i, doc := range docs {
 		r := report.Results[i]

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -111,27 +109,11 @@ data: {a: b}
 // controller creates for the real Services.
 func TestCheckMatchesTheWebhook(t *testing.T) {
 	ns := namespace(t, "parity")
-	manifests := fmt.Sprintf(parityManifests, ns)
-	dir := t.TempDir()
-	file := filepath.Join(dir, "manifests.yaml")
-	if err := os.WriteFile(file, []byte(manifests), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	cfg, err := config.Load(configPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	report, err := check.Run(check.Options{
-		Filenames: []string{file}, Config: cfg, Output: check.OutputJSON,
-		User: authenticationv1.UserInfo{Username: "alice", Groups: []string{"system:authenticated"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	docs := strings.Split(manifests, "\n---\n")
-	if len(report.Results) != len(docs) {
-		t.Fatalf("check read %d objects from %d documents", len(report.Results), len(docs))
-	}
+	report, docs := kubetest.CheckManifests(t, fmt.Sprintf(parityManifests, ns), cfg)
 	for i, doc := range docs {
 		r := report.Results[i]
 		t.Run(r.Kind+"/"+r.Name, func(t *testing.T) {
