@@ -223,10 +223,11 @@
 //     sign-in page (else 400); the provider's discovery document is read
 //     again (10s; unreachable: 502 naming the connector), then 302 to its
 //     authorization endpoint with a random state and nonce and a PKCE S256
-//     challenge, scopes `scopes` plus openid. The state cookie devgate_oidc
-//     (host-only, Path=/, Secure, HttpOnly, SameSite=Lax, 10 minutes) holds
-//     connector, state, nonce, verifier and rd, signed; a second start in
-//     the same browser replaces it.
+//     challenge, scopes `scopes` plus openid. The state cookie
+//     devgate_oidc_<state> (host-only, Path=/, Secure, HttpOnly,
+//     SameSite=Lax, 10 minutes) holds connector, state, nonce, verifier and
+//     rd, signed; each start has its own, so sign-ins started in two tabs
+//     both complete.
 //   - /auth/callback (alias /callback) is the connectors' redirect_uri. It
 //     clears the state cookie whatever happens, and refuses, each with a
 //     page: no valid state cookie (400), a state other than the cookie's

@@ -18,10 +18,27 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// StateCookieName binds a sign-in through a connector to the browser that
-// started it: the state, nonce and PKCE verifier live there, signed, for
-// StateTTL.
+// StateCookieName begins the cookies that bind a sign-in through a
+// connector to the browser that started it: the state, nonce and PKCE
+// verifier live there, signed, for StateTTL. Each sign-in has its own,
+// StateCookieName + "_" + its state (stateCookieName), so that two started in
+// one browser (two tabs) do not undo each other.
 const StateCookieName = "devgate_oidc"
+
+// stateCookieName is the cookie of the sign-in whose state is state; false
+// when state cannot be one devgate made (16 random bytes, base64url), so
+// that no name is built from anything else.
+func stateCookieName(state string) (string, bool) {
+	if len(state) == 0 || len(state) > 64 {
+		return "", false
+	}
+	for _, c := range state {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return "", false
+		}
+	}
+	return StateCookieName + "_" + state, true
+}
 
 // StateTTL is how long a sign-in at the provider may take.
 const StateTTL = 10 * time.Minute
@@ -197,8 +214,9 @@ func (h *oidcHandler) start(w http.ResponseWriter, r *http.Request) {
 	now := h.signin.now()
 	st := oidcState{Expires: now.Add(StateTTL), Connector: c.ID, State: randomValue(), Nonce: randomValue(),
 		Verifier: oauth2.GenerateVerifier(), Redirect: data.Redirect}
+	name, _ := stateCookieName(st.State)
 	http.SetCookie(w, &http.Cookie{
-		Name: StateCookieName, Value: h.signin.sessions.encodeState(st), Path: "/",
+		Name: name, Value: h.signin.sessions.encodeState(st), Path: "/",
 		Expires: st.Expires, MaxAge: int(StateTTL.Seconds()),
 		// Lax: the provider's redirect back is a top-level GET, which carries it.
 		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode,
@@ -220,8 +238,10 @@ func (h *oidcHandler) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	now := h.signin.now()
 	// The state cookie is single use, whatever the outcome.
-	http.SetCookie(w, &http.Cookie{Name: StateCookieName, Value: "", Path: "/", MaxAge: -1,
-		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	if name, ok := stateCookieName(r.URL.Query().Get("state")); ok {
+		http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1,
+			Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	}
 	sub, st, c, err := h.complete(r, now)
 	var cerr callbackError
 	switch {
@@ -269,20 +289,32 @@ func (h *oidcHandler) callback(w http.ResponseWriter, r *http.Request) {
 // provider, and returns the user. A callbackError is the client's or the
 // provider's refusal; any other error means the provider could not be used.
 func (h *oidcHandler) complete(r *http.Request, now time.Time) (oidcSubject, oidcState, *connector, error) {
-	var st oidcState
-	var err error = errStateMissing
+	q := r.URL.Query()
+	name, named := stateCookieName(q.Get("state"))
+	// The cookie of the returned state; any other valid one means this
+	// browser started a sign-in, but not this one.
+	var st, other oidcState
+	found, started := false, false
 	for _, ck := range r.Cookies() {
-		if ck.Name != StateCookieName {
+		if !strings.HasPrefix(ck.Name, StateCookieName+"_") {
 			continue
 		}
-		if st, err = h.signin.sessions.decodeState(ck.Value, now); err == nil {
+		decoded, err := h.signin.sessions.decodeState(ck.Value, now)
+		if err != nil {
+			continue
+		}
+		if named && ck.Name == name {
+			st, found = decoded, true
 			break
 		}
+		other, started = decoded, true
 	}
-	if err != nil {
+	switch {
+	case !found && started:
+		return oidcSubject{}, other, nil, errStateMismatch
+	case !found:
 		return oidcSubject{}, oidcState{}, nil, errStateMissing
 	}
-	q := r.URL.Query()
 	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(st.State)) != 1 {
 		return oidcSubject{}, st, nil, errStateMismatch
 	}

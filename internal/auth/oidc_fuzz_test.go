@@ -26,7 +26,7 @@ func FuzzOIDCCallback(f *testing.F) {
 		f.Add(seed)
 	}
 	fx := newOIDCFixture(f, nil)
-	state := &http.Cookie{Name: StateCookieName, Value: fx.sessions.encodeState(oidcState{
+	state := &http.Cookie{Name: StateCookieName + "_s0", Value: fx.sessions.encodeState(oidcState{
 		Expires: fx.now.Add(time.Minute), Connector: testConnector, State: "s0", Nonce: "n0",
 		Verifier: "verifier-verifier-verifier-verifier-verifier", Redirect: endpointURL})}
 	f.Fuzz(func(t *testing.T, query string) {

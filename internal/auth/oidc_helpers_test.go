@@ -267,7 +267,11 @@ func (f *oidcFixture) start(t *testing.T, rd string) started {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := responseCookie(t, w, StateCookieName)
+	name, ok := stateCookieName(u.Query().Get("state"))
+	if !ok {
+		t.Fatalf("the provider is sent the state %q", u.Query().Get("state"))
+	}
+	st := responseCookie(t, w, name)
 	return started{authURL: u, state: st}
 }
 

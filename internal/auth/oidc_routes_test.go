@@ -41,8 +41,8 @@ func TestOIDCRoutes(t *testing.T) {
 		if w.Code != http.StatusFound {
 			t.Fatalf("%s start: %d %s", prefix, w.Code, w.Body.String())
 		}
-		state := responseCookie(t, w, StateCookieName)
 		authURL, _ := url.Parse(w.Header().Get("Location"))
+		state := responseCookie(t, w, StateCookieName+"_"+authURL.Query().Get("state"))
 		q := url.Values{"state": {authURL.Query().Get("state")}, "code": {p.issue(t, authURL.String())}}
 		if w := do(prefix+"/callback?"+q.Encode(), state); w.Code != http.StatusSeeOther {
 			t.Fatalf("%s callback: %d %s", prefix, w.Code, w.Body.String())

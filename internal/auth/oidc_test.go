@@ -152,7 +152,7 @@ func TestOIDCSecurityRules(t *testing.T) {
 				// verifier is not the one the code was issued for.
 				other := Sessions{Secret: testSecret}.encodeState(oidcState{Expires: testNow.Add(time.Minute),
 					Connector: testConnector, State: q.Get("state"), Nonce: "n", Verifier: "another-verifier-another-verifier-0123456"})
-				return q, []*http.Cookie{{Name: StateCookieName, Value: other}}
+				return q, []*http.Cookie{{Name: StateCookieName + "_" + q.Get("state"), Value: other}}
 			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -313,5 +313,35 @@ func TestOIDCStartSharesDiscovery(t *testing.T) {
 	wg.Wait()
 	if n := f.provider.discoveries.Load(); n > 2 {
 		t.Fatalf("8 concurrent starts made %d discovery requests", n)
+	}
+}
+
+// TestOIDCTwoSignInsInOneBrowser: each sign-in started in a browser (two
+// tabs) keeps its own state, so both complete, in either order; a state
+// cookie is spent by its own callback only.
+func TestOIDCTwoSignInsInOneBrowser(t *testing.T) {
+	f := newOIDCFixture(t, nil)
+	first, second := f.start(t, endpointURL), f.start(t, endpointURL)
+	if first.state.Name == second.state.Name {
+		t.Fatalf("two sign-ins share the state cookie %s", first.state.Name)
+	}
+	jar := []*http.Cookie{first.state, second.state}
+	for _, s := range []started{second, first} {
+		q := url.Values{"state": {s.authURL.Query().Get("state")}, "code": {f.provider.issue(t, s.authURL.String())}}
+		w := f.callback(q, jar...)
+		if w.Code != http.StatusSeeOther {
+			t.Fatalf("callback of %s: %d %s", s.state.Name, w.Code, w.Body.String())
+		}
+		spent := false
+		for _, c := range (&http.Response{Header: w.Header()}).Cookies() {
+			if c.Name == s.state.Name && c.MaxAge < 0 {
+				spent = true
+			} else if strings.HasPrefix(c.Name, StateCookieName) {
+				t.Errorf("the callback of %s touched %s", s.state.Name, c.Name)
+			}
+		}
+		if !spent {
+			t.Errorf("the callback did not spend its own state cookie: %v", w.Header().Values("Set-Cookie"))
+		}
 	}
 }
