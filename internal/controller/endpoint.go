@@ -21,14 +21,12 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
-	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"devgate.dev/devgate/policies/config"
@@ -91,32 +89,24 @@ func (r *EndpointReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		b = b.Watches(&gatewayv1.HTTPRoute{}, toService)
 	}
 	if r.ConfigChanged != nil {
-		b = b.WatchesRawSource(source.Func(r.requeueAllOnConfigChange))
+		b = b.WatchesRawSource(onConfigChange(r.ConfigChanged, r.everyService))
 	}
 	return b.Complete(r)
 }
 
-// requeueAllOnConfigChange runs in the controller (so only on the leader) and
-// queues every Service after each configuration change.
-func (r *EndpointReconciler) requeueAllOnConfigChange(ctx context.Context, queue workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-r.ConfigChanged():
-			}
-			var services corev1.ServiceList
-			if err := r.Client.List(ctx, &services); err != nil {
-				log.FromContext(ctx).Error(err, "cannot list Services to follow the new configuration")
-				continue
-			}
-			for _, svc := range services.Items {
-				queue.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}})
-			}
-		}
-	}()
-	return nil
+// everyService is a request for each Service: endpoints follow a new domain
+// or TLS mode without a restart.
+func (r *EndpointReconciler) everyService(ctx context.Context) []reconcile.Request {
+	var services corev1.ServiceList
+	if err := r.Client.List(ctx, &services); err != nil {
+		log.FromContext(ctx).Error(err, "cannot list Services to follow the new configuration")
+		return nil
+	}
+	requests := make([]reconcile.Request, 0, len(services.Items))
+	for _, svc := range services.Items {
+		requests = append(requests, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}})
+	}
+	return requests
 }
 
 // Reconcile implements reconcile.Reconciler.
@@ -139,7 +129,7 @@ func (r *EndpointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	if cfg.HTTPRoutes() {
 		kind, other = httpRouteKind, ingressKind
 	}
-	if other.name != httpRouteKind.name || r.HTTPRoutes {
+	if !other.gatewayAPI || r.HTTPRoutes {
 		// The object of the other kind, left from before endpoints.kind
 		// changed, goes: one endpoint is served one way.
 		if err := r.removeOwned(ctx, &svc, other, "endpoints.kind is now "+cfg.Endpoints.Kind); err != nil {

@@ -21,6 +21,9 @@ type endpointKind struct {
 	spec func(client.Object) any
 	// hosts are the endpoint's hosts, for Events.
 	hosts func(client.Object) []string
+	// gatewayAPI kinds exist only where the cluster serves Gateway API's
+	// CRDs (EndpointReconciler.HTTPRoutes).
+	gatewayAPI bool
 }
 
 var (
@@ -38,10 +41,11 @@ var (
 		},
 	}
 	httpRouteKind = endpointKind{
-		name:      "HTTPRoute",
-		gvk:       gatewayv1.SchemeGroupVersion.WithKind("HTTPRoute"),
-		newObject: func() client.Object { return &gatewayv1.HTTPRoute{} },
-		spec:      func(o client.Object) any { return o.(*gatewayv1.HTTPRoute).Spec },
+		name:       "HTTPRoute",
+		gvk:        gatewayv1.SchemeGroupVersion.WithKind("HTTPRoute"),
+		newObject:  func() client.Object { return &gatewayv1.HTTPRoute{} },
+		gatewayAPI: true,
+		spec:       func(o client.Object) any { return o.(*gatewayv1.HTTPRoute).Spec },
 		hosts: func(o client.Object) []string {
 			var hosts []string
 			for _, h := range o.(*gatewayv1.HTTPRoute).Spec.Hostnames {

@@ -6,13 +6,11 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"devgate.dev/devgate/policies/config"
@@ -50,18 +48,8 @@ func (r *ReferenceGrantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&gatewayv1.HTTPRoute{}, one).
 		Watches(&gatewayv1.ReferenceGrant{}, one)
 	if r.ConfigChanged != nil {
-		b = b.WatchesRawSource(source.Func(func(ctx context.Context, queue workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
-			go func() {
-				for {
-					select {
-					case <-ctx.Done():
-						return
-					case <-r.ConfigChanged():
-						queue.Add(grantRequest)
-					}
-				}
-			}()
-			return nil
+		b = b.WatchesRawSource(onConfigChange(r.ConfigChanged, func(context.Context) []reconcile.Request {
+			return []reconcile.Request{grantRequest}
 		}))
 	}
 	return b.Complete(r)
