@@ -28,7 +28,6 @@ import (
 	"k8s.io/client-go/rest"
 
 	"devgate.dev/devgate/internal/auth"
-	"devgate.dev/devgate/internal/controlplane"
 	"devgate.dev/devgate/policies/config"
 	"devgate.dev/devgate/policies/tokens"
 	"devgate.dev/devgate/test/nginxtest"
@@ -177,15 +176,7 @@ func waitVisible(t *testing.T, link string) {
 var tokenRE = regexp.MustCompile(`^[A-Za-z0-9]{40}$`)
 
 func TestInviteAndAdminThroughAPIServer(t *testing.T) {
-	cp, err := controlplane.Start(controlplane.Options{Dir: t.TempDir(), WithoutControllerManager: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := cp.Stop(); err != nil {
-			t.Error(err)
-		}
-	})
+	cp := startControlPlane(t)
 	ctx := context.Background()
 	admin := kubernetes.NewForConfigOrDie(cp.Config)
 	for _, ns := range []string{"team-a", "team-b"} {

@@ -29,7 +29,6 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"devgate.dev/devgate/internal/auth"
-	"devgate.dev/devgate/internal/controlplane"
 	"devgate.dev/devgate/policies/config"
 	"devgate.dev/devgate/policies/ingress"
 	"devgate.dev/devgate/policies/tokens"
@@ -65,15 +64,7 @@ type fixture struct {
 func TestPrivateEndpointThroughNginx(t *testing.T) {
 	nginxBin, modules := nginxtest.Find(t)
 	ctrllog.SetLogger(testr.New(t))
-	cp, err := controlplane.Start(controlplane.Options{Dir: t.TempDir(), WithoutControllerManager: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := cp.Stop(); err != nil {
-			t.Error(err)
-		}
-	})
+	cp := startControlPlane(t)
 	f := &fixture{admin: kubernetes.NewForConfigOrDie(cp.Config), backend: nginxtest.NewBackend(t)}
 	f.seed(t)
 

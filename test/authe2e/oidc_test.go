@@ -18,7 +18,6 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"devgate.dev/devgate/internal/auth"
-	"devgate.dev/devgate/internal/controlplane"
 	"devgate.dev/devgate/policies/tokens"
 	"devgate.dev/devgate/test/dextest"
 	"devgate.dev/devgate/test/nginxtest"
@@ -32,15 +31,7 @@ func TestOIDCSignInThroughDex(t *testing.T) {
 	nginxBin, modules := nginxtest.Find(t)
 	ctrllog.SetLogger(testr.New(t))
 	d := dextest.Start(t, dexBin, dexClients, dexUsers)
-	cp, err := controlplane.Start(controlplane.Options{Dir: t.TempDir(), WithoutControllerManager: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := cp.Stop(); err != nil {
-			t.Error(err)
-		}
-	})
+	cp := startControlPlane(t)
 	f := &fixture{admin: kubernetes.NewForConfigOrDie(cp.Config), backend: nginxtest.NewBackend(t)}
 	f.seed(t)
 	// The connector, in devgate's own namespace, as an admin creates it.

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
 
+	"devgate.dev/devgate/internal/controlplane"
 	"devgate.dev/devgate/test/chartrender"
 )
 
@@ -88,4 +89,21 @@ func seedAuthRBAC(t *testing.T, admin kubernetes.Interface) {
 		must(admin.RbacV1().RoleBindings(usersNamespace).Create(ctx, &rbacv1.RoleBinding{
 			ObjectMeta: metav1.ObjectMeta{Name: name}, Subjects: rb.Subjects, RoleRef: rb.RoleRef}, metav1.CreateOptions{}))
 	}
+}
+
+// startControlPlane starts a control plane without kube-controller-manager
+// (the auth service needs only the API server) and stops it when the test
+// ends.
+func startControlPlane(t *testing.T) *controlplane.ControlPlane {
+	t.Helper()
+	cp, err := controlplane.Start(controlplane.Options{Dir: t.TempDir(), WithoutControllerManager: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := cp.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return cp
 }
