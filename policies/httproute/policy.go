@@ -104,6 +104,7 @@ func Validate(r *gatewayv1.HTTPRoute, cfg *config.Config, owners hosts.Namespace
 	errs = append(errs, validateHostnames(r, cfg, owners)...)
 	errs = append(errs, validateParents(r, cfg)...)
 	errs = append(errs, validatePrivate(r, cfg)...)
+	errs = append(errs, validateBackends(r, cfg)...)
 	return errs
 }
 

@@ -141,6 +141,10 @@ func TestTenantHTTPRoutes(t *testing.T) {
 	// Another namespace's host.
 	mustFail(t, route(ns, "steal", "spec:\n  hostnames: [web-"+other+".okteto.example.com]\n  rules: [{backendRefs: [{name: web, port: 80}]}]\n"),
 		[]string{`The HTTPRoute "steal" is invalid`, "spec.hostnames[0]", "web-" + other + ".okteto.example.com"}, as...)
+	// The auth Service, which devgate's ReferenceGrant lets routes name,
+	// served under the tenant's own host.
+	mustFail(t, route(ns, "front", "spec:\n  rules: [{backendRefs: [{name: devgate-auth, namespace: devgate, port: 80}]}]\n"),
+		[]string{`The HTTPRoute "front" is invalid`, "spec.rules[0].backendRefs[0].namespace", "of another namespace"}, as...)
 	// Another Gateway.
 	mustFail(t, route(ns, "internal", "spec:\n  parentRefs: [{namespace: platform, name: internal}]\n  rules: [{backendRefs: [{name: web, port: 80}]}]\n"),
 		[]string{`The HTTPRoute "internal" is invalid`, "spec.parentRefs[0]"}, as...)
