@@ -23,6 +23,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"devgate.dev/devgate/internal/gatewayapi"
+	"devgate.dev/devgate/policies/httproute"
 	ingresspolicy "devgate.dev/devgate/policies/ingress"
 	servicepolicy "devgate.dev/devgate/policies/service"
 )
@@ -197,22 +199,11 @@ func routeEndpoints(kind string) func(*metav1.PartialObjectMetadata) []Endpoint 
 // ingressEndpoints are an Ingress's endpoints.
 var ingressEndpoints = routeEndpoints("Ingress")
 
-// httpRouteGVK is Gateway API's HTTPRoute, listed where the cluster serves it.
-var httpRouteGVK = schema.GroupVersionKind{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"}
-
 // servesHTTPRoutes reports whether the API server serves HTTPRoutes; a
 // failed discovery counts as no, so the dashboard still lists the rest.
 func servesHTTPRoutes(cs kubernetes.Interface) bool {
-	resources, err := cs.Discovery().ServerResourcesForGroupVersion(httpRouteGVK.GroupVersion().String())
-	if err != nil {
-		return false
-	}
-	for _, r := range resources.APIResources {
-		if r.Name == "httproutes" {
-			return true
-		}
-	}
-	return false
+	ok, err := gatewayapi.Serves(cs.Discovery(), "httproutes")
+	return ok && err == nil
 }
 
 func serviceControlled(obj metav1.Object) bool {
@@ -291,7 +282,7 @@ func newEndpointCache(cfg *rest.Config, scheme *runtime.Scheme, cs kubernetes.In
 	// HTTPRoutes where the cluster serves them when the auth service
 	// starts: an informer of a kind that is not served never syncs.
 	if servesHTTPRoutes(cs) {
-		kinds = append(kinds, kind{metadataOf(httpRouteGVK), httpRouteGVK.GroupVersion().WithResource("httproutes"), routeEndpoints("HTTPRoute")})
+		kinds = append(kinds, kind{metadataOf(httproute.GVK), httproute.GVK.GroupVersion().WithResource("httproutes"), routeEndpoints("HTTPRoute")})
 	}
 	byObject := map[client.Object]cache.ByObject{}
 	e := &endpointCache{client: cs}

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -32,6 +31,7 @@ import (
 
 	"devgate.dev/devgate/internal/configsource"
 	"devgate.dev/devgate/internal/controller"
+	"devgate.dev/devgate/internal/gatewayapi"
 	"devgate.dev/devgate/internal/hostindex"
 	"devgate.dev/devgate/internal/tokenindex"
 	"devgate.dev/devgate/policies"
@@ -208,18 +208,7 @@ func servesGatewayAPI(cfg *rest.Config) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	resources, err := dc.ServerResourcesForGroupVersion(gatewayv1.GroupVersion.String())
-	if apierrors.IsNotFound(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	served := map[string]bool{}
-	for _, r := range resources.APIResources {
-		served[r.Name] = true
-	}
-	return served["httproutes"] && served["referencegrants"], nil
+	return gatewayapi.Serves(dc, "httproutes", "referencegrants")
 }
 
 // clusterLookup answers the policies' questions from the informer caches:
