@@ -83,7 +83,7 @@ func (h *invitationsHandler) identity(r *http.Request) (Identity, error) {
 }
 
 func (h *invitationsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	(&signinHandler{}).securityHeaders(w)
+	securityHeaders(w, inlineStyleCSP)
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)

@@ -173,19 +173,8 @@ func (p *pageBase) authenticate(w http.ResponseWriter, r *http.Request, back str
 	return viewer{}, false
 }
 
-// pageHeaders: no caching (pages name a user and, for admins, links that
-// are secrets), no scripts at all, the one stylesheet, no framing. The
-// referrer goes to this origin only: never to a tenant's endpoint host, and
-// not "no-referrer" either, under which browsers send `Origin: null` with
-// every form, which the Origin check then refuses.
-func pageHeaders(w http.ResponseWriter) {
-	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "same-origin")
-}
+// pageHeaders are the dashboard's securityHeaders.
+func pageHeaders(w http.ResponseWriter) { securityHeaders(w, stylesheetCSP) }
 
 // plainError answers an error as JSON or as a page.
 func (p *pageBase) plainError(w http.ResponseWriter, r *http.Request, status int, msg string) {

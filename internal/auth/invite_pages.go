@@ -82,7 +82,7 @@ func wantsJSON(r *http.Request) bool {
 }
 
 func (h *inviteHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	(&signinHandler{}).securityHeaders(w)
+	securityHeaders(w, inlineStyleCSP)
 	code := r.PathValue("code")
 	data := inviteData{Domain: h.config.Current().Domain, Action: r.URL.Path}
 	switch r.Method {

@@ -205,18 +205,30 @@ func (h *signinHandler) sameOrigin(origin, domain string) bool {
 	return h.publicURL != nil && sameOriginAs(origin, h.publicURL())
 }
 
-func (h *signinHandler) securityHeaders(w http.ResponseWriter) {
+func (h *signinHandler) securityHeaders(w http.ResponseWriter) { securityHeaders(w, inlineStyleCSP) }
+
+// The pages' Content-Security-Policy: no scripts at all. The sign-in,
+// invitation and welcome pages carry their styles inline and set no
+// form-action: browsers apply it to the redirect after the post too, which
+// goes to another host. The dashboard's pages use the one stylesheet and
+// post only to this service.
+const (
+	inlineStyleCSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'"
+	stylesheetCSP  = "default-src 'none'; style-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+// securityHeaders are every page's: no caching (pages name a user and, for
+// admins, links that are secrets), the policy csp, no framing. The
+// referrer is same-origin, not no-referrer: under no-referrer browsers send
+// the forms with "Origin: null", which the Origin check must refuse. Other
+// origins, the endpoint hosts among them, still get no Referer, so the
+// sign-in code of a redirect never leaks through one.
+func securityHeaders(w http.ResponseWriter, csp string) {
 	hdr := w.Header()
 	hdr.Set("Cache-Control", "no-store")
-	// No scripts at all; inline styles only. No form-action: browsers apply it
-	// to the redirect after the post too, which goes to another host.
-	hdr.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'")
+	hdr.Set("Content-Security-Policy", csp)
 	hdr.Set("X-Frame-Options", "DENY")
 	hdr.Set("X-Content-Type-Options", "nosniff")
-	// same-origin, not no-referrer: under no-referrer browsers send the
-	// forms with "Origin: null", which the Origin check must refuse. Other
-	// origins, the endpoint hosts among them, still get no Referer, so the
-	// sign-in code of a redirect never leaks through one.
 	hdr.Set("Referrer-Policy", "same-origin")
 }
 
