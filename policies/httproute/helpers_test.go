@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
-	"sigs.k8s.io/yaml"
 
 	"devgate.dev/devgate/policies"
 	"devgate.dev/devgate/policies/config"
@@ -34,12 +33,7 @@ const (
 // expand turns flow-style test YAML into JSON, replacing the shorthands.
 func expand(t testing.TB, y string) []byte {
 	t.Helper()
-	y = strings.NewReplacer("$GW", gwRef, "$AUTH", authFilter, "$BACKEND", backendRefs).Replace(y)
-	j, err := yaml.YAMLToJSON([]byte(y))
-	if err != nil {
-		t.Fatalf("bad test YAML %q: %v", y, err)
-	}
-	return j
+	return policytest.YAMLToJSON(t, strings.NewReplacer("$GW", gwRef, "$AUTH", authFilter, "$BACKEND", backendRefs).Replace(y))
 }
 
 // routeJSON is an HTTPRoute in wire form; meta and spec are flow-style YAML.

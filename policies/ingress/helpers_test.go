@@ -9,7 +9,6 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 	sigsjson "sigs.k8s.io/json"
-	"sigs.k8s.io/yaml"
 
 	"devgate.dev/devgate/policies"
 	"devgate.dev/devgate/policies/config"
@@ -30,11 +29,7 @@ const httpValue = "{paths: [{path: /, pathType: Prefix, backend: {service: {name
 // expand turns flow-style test YAML into JSON: "$HTTP" stands for httpValue.
 func expand(t testing.TB, y string) []byte {
 	t.Helper()
-	j, err := yaml.YAMLToJSON([]byte(strings.ReplaceAll(y, "$HTTP", httpValue)))
-	if err != nil {
-		t.Fatalf("bad test YAML %q: %v", y, err)
-	}
-	return j
+	return policytest.YAMLToJSON(t, strings.ReplaceAll(y, "$HTTP", httpValue))
 }
 
 // ingressJSON is an Ingress in wire form; meta and spec are flow-style YAML.

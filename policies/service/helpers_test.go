@@ -7,7 +7,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	"sigs.k8s.io/yaml"
 
 	"devgate.dev/devgate/policies"
 	"devgate.dev/devgate/policies/config"
@@ -31,14 +30,7 @@ const (
 )
 
 // toJSON turns flow-style test YAML into JSON.
-func toJSON(t testing.TB, y string) []byte {
-	t.Helper()
-	j, err := yaml.YAMLToJSON([]byte(y))
-	if err != nil {
-		t.Fatalf("bad test YAML %q: %v", y, err)
-	}
-	return j
-}
+var toJSON = policytest.YAMLToJSON
 
 func serviceJSON(t testing.TB, meta, spec string) []byte {
 	t.Helper()
