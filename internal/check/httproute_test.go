@@ -135,3 +135,22 @@ func TestRunHTTPRouteHostOwnership(t *testing.T) {
 		t.Errorf("denials %q, want one at spec.hostnames[0]", route.Denials)
 	}
 }
+
+// TestRunServiceRouteHostOwnership: in HTTPRoute mode, a Service's endpoint
+// is served by the HTTPRoute the controller would make, and a new namespace
+// that would own its host is denied naming that HTTPRoute, as the webhook's
+// index names it.
+func TestRunServiceRouteHostOwnership(t *testing.T) {
+	files := map[string]string{
+		"svc.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: web-team, namespace: claim, annotations: {dev.okteto.com/auto-ingress: \"true\"}}\n" +
+			"spec: {ports: [{name: http, port: 80}]}\n",
+		"ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: team-claim}\n",
+	}
+	report, _, _, err := run(t, files, Options{Filenames: []string{"ns.yaml", "svc.yaml"}, Engine: all.Engine(), Config: routeModeConfig(t), Output: OutputJSON})
+	if report == nil {
+		t.Fatal(err)
+	}
+	if ns := report.Results[0]; ns.Allowed || !strings.Contains(strings.Join(ns.Denials, ";"), "HTTPRoute claim/web-team serves web-team-claim.okteto.example.com") {
+		t.Errorf("Namespace team-claim: allowed %v, denials %q; want denied naming the HTTPRoute", ns.Allowed, ns.Denials)
+	}
+}

@@ -28,8 +28,8 @@ type manifestLookup struct {
 	byToken    map[string][]string // token label value -> sorted "namespace/name"
 	namespaces map[string]bool
 	// serving are the Ingresses and HTTPRoutes of the manifests and the
-	// Ingresses their Services would get from the controller, as hostindex
-	// reads them.
+	// Ingresses or HTTPRoutes (endpoints.kind) their Services would get
+	// from the controller, as hostindex reads them.
 	serving []any
 }
 
@@ -88,8 +88,10 @@ func newLookup(old, current []*object, cfg *config.Config) manifestLookup {
 			var svc corev1.Service
 			if sigsjson.UnmarshalCaseSensitivePreserveInts(o.raw, &svc) == nil {
 				svc.Namespace = o.namespace
-				if ing, _ := service.DesiredIngress(&svc, cfg); ing != nil {
-					l.serving = append(l.serving, ing)
+				// The object the controller would make for it, Ingress or
+				// HTTPRoute, as the webhook's index will see it.
+				if desired, _ := service.DesiredEndpoint(&svc, cfg); desired != nil {
+					l.serving = append(l.serving, desired)
 				}
 			}
 		}
