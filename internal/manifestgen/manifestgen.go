@@ -67,20 +67,19 @@ func Generate(root string) ([]File, error) {
 		return nil, fmt.Errorf("%s: %w", KustomizeConfig, err)
 	}
 	// The chart renders the rules of its config.endpoints.kind: those of the
-	// default configuration, or those of HTTPRoute mode.
-	routes := *cfg
-	routes.Endpoints.Kind = config.EndpointsKindHTTPRoute
-	return generateModes(all.Registered(cfg), all.Policies(), all.Registered(&routes), cfg.ExcludedNamespaces)
+	// default configuration, or those of HTTPRoute mode, which registers
+	// every policy.
+	return generateModes(all.Registered(cfg), all.Policies(), all.Every(), cfg.ExcludedNamespaces)
 }
 
 // generate is the files for the policies ps whatever the configuration.
 func generate(ps []policies.Policy, excludedNamespaces []string) ([]File, error) {
-	return generateModes(ps, ps, nil, excludedNamespaces)
+	return generateModes(ps, ps, ps, excludedNamespaces)
 }
 
 // generateModes is the files for the policies the kustomize base's
 // configuration registers and for those the chart registers by default and
-// in HTTPRoute mode (nil: the same as by default).
+// in HTTPRoute mode.
 func generateModes(kustomizePolicies, chartPolicies, chartRoutePolicies []policies.Policy, excludedNamespaces []string) ([]File, error) {
 	kustomize, err := kustomizeWebhooks(kustomizePolicies, excludedNamespaces)
 	if err != nil {
@@ -180,7 +179,7 @@ func checkRoundTrip(data []byte, mutating *admissionregistrationv1.MutatingWebho
 // `matchConditions:` of each webhook as webhook.Configurations builds them,
 // each in a named template. A webhook without matchConditions gets an empty
 // template, so webhooks.yaml renders none. Where the policies of HTTPRoute
-// mode (routePS, unless nil) register other rules or conditions than ps, the
+// mode (routePS) register other rules or conditions than ps, the
 // template renders those when the chart's config.endpoints.kind is
 // httproute.
 func chartRules(ps, routePS []policies.Policy) ([]byte, error) {
@@ -189,12 +188,10 @@ func chartRules(ps, routePS []policies.Policy) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var routeBodies []string
-	if routePS != nil {
-		rm, rv := webhook.Configurations(routePS, webhook.ClientConfig{}, nil)
-		if routeBodies, err = chartBodies(rm, rv); err != nil {
-			return nil, err
-		}
+	rm, rv := webhook.Configurations(routePS, webhook.ClientConfig{}, nil)
+	routeBodies, err := chartBodies(rm, rv)
+	if err != nil {
+		return nil, err
 	}
 	var b bytes.Buffer
 	b.WriteString("{{- /*\n" + Header + "\n")
@@ -208,7 +205,7 @@ token Secret is reserved to its owner and admins.
 	conditional := false
 	for i, name := range chartTemplates {
 		b.WriteString("\n{{- define " + `"` + name + `"` + " -}}\n")
-		if routeBodies != nil && routeBodies[i] != bodies[i] {
+		if routeBodies[i] != bodies[i] {
 			conditional = true
 			b.WriteString(`{{- if include "devgate.httpRouteEndpoints" . -}}` + "\n")
 			b.WriteString(escapeTemplate(routeBodies[i]))
