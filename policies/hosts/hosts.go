@@ -58,6 +58,40 @@ const URLPrefix = "https://"
 // URL is the address devgate records for host: endpoints are always HTTPS.
 func URL(host string) string { return URLPrefix + host }
 
+// RecordEndpoints writes the devgate.dev/endpoints annotation key: the URL
+// of every host of hs, comma separated, in order. Without hosts the
+// annotation is removed, so it never outlives the hosts it names. The map is
+// created when needed.
+func RecordEndpoints(annotations *map[string]string, key string, hs []string) {
+	if len(hs) == 0 {
+		delete(*annotations, key)
+		return
+	}
+	if *annotations == nil {
+		*annotations = map[string]string{}
+	}
+	(*annotations)[key] = joinURLs(hs)
+}
+
+// joinURLs is the URL of every host of hs, comma separated, built in a
+// single allocation.
+func joinURLs(hs []string) string {
+	n := len(hs) - 1 // commas
+	for _, h := range hs {
+		n += len(URLPrefix) + len(h)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i, h := range hs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(URLPrefix)
+		b.WriteString(h)
+	}
+	return b.String()
+}
+
 // Pattern describes the hosts namespace may use, for messages:
 // `<name>-alice.okteto.example.com or alice.okteto.example.com`.
 func Pattern(namespace, domain string) string {

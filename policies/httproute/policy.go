@@ -7,7 +7,6 @@ package httproute
 
 import (
 	"fmt"
-	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -108,22 +107,10 @@ func Validate(r *gatewayv1.HTTPRoute, cfg *config.Config, owners hosts.Namespace
 	return errs
 }
 
-// recordEndpoints writes devgate.dev/endpoints: the URL of every hostname of
-// hs, comma separated. Without hostnames the annotation is removed, so it
-// never outlives the hosts it names.
+// recordEndpoints writes devgate.dev/endpoints for the allowed hostnames
+// hs.
 func recordEndpoints(r *gatewayv1.HTTPRoute, hs []string) {
-	if len(hs) == 0 {
-		delete(r.Annotations, AnnotationEndpoints)
-		return
-	}
-	urls := make([]string, len(hs))
-	for i, h := range hs {
-		urls[i] = hosts.URL(h)
-	}
-	if r.Annotations == nil {
-		r.Annotations = map[string]string{}
-	}
-	r.Annotations[AnnotationEndpoints] = strings.Join(urls, ",")
+	hosts.RecordEndpoints(&r.Annotations, AnnotationEndpoints, hs)
 }
 
 // describe names r in warnings: "HTTPRoute alice/web".

@@ -6,7 +6,6 @@ package ingress
 
 import (
 	"fmt"
-	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -98,34 +97,10 @@ func Validate(ing *networkingv1.Ingress, cfg *config.Config, owners hosts.Namesp
 	return errs
 }
 
-// recordEndpoints writes devgate.dev/endpoints: the URL of every rule host hs
-// (appendRuleHosts), comma separated. Without hosts the annotation is
-// removed, so it never outlives the hosts it names.
+// recordEndpoints writes devgate.dev/endpoints for the rule hosts hs
+// (appendRuleHosts).
 func recordEndpoints(ing *networkingv1.Ingress, hs []string) {
-	if len(hs) == 0 {
-		delete(ing.Annotations, AnnotationEndpoints)
-		return
-	}
-	setAnnotation(&ing.Annotations, AnnotationEndpoints, joinURLs(hs))
-}
-
-// joinURLs is the hosts.URL of every host of hs, comma separated, built in a
-// single allocation.
-func joinURLs(hs []string) string {
-	n := len(hs) - 1 // commas
-	for _, h := range hs {
-		n += len(hosts.URLPrefix) + len(h)
-	}
-	var b strings.Builder
-	b.Grow(n)
-	for i, h := range hs {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(hosts.URLPrefix)
-		b.WriteString(h)
-	}
-	return b.String()
+	hosts.RecordEndpoints(&ing.Annotations, AnnotationEndpoints, hs)
 }
 
 // appendRuleHosts appends to dst the hosts of spec.rules in order, each once,
