@@ -82,11 +82,12 @@ func isExternalAuth(f gatewayv1.HTTPRouteFilter) bool {
 // externalAuthDifference names the first part of f that differs from
 // ExternalAuthFilter(namespace, cfg), or "" when none does.
 func externalAuthDifference(f gatewayv1.HTTPRouteFilter, namespace string, cfg *config.Config) string {
-	want := ExternalAuthFilter(namespace, cfg)
-	w := want.ExternalAuth
-	if f.Type != want.Type {
+	// The type first: most filters are of another, and building devgate's
+	// filter to compare with costs allocations on every admission.
+	if f.Type != gatewayv1.HTTPRouteFilterExternalAuth {
 		return "type"
 	}
+	w := ExternalAuthFilter(namespace, cfg).ExternalAuth
 	if f.RequestHeaderModifier != nil || f.ResponseHeaderModifier != nil || f.RequestMirror != nil || f.RequestRedirect != nil ||
 		f.URLRewrite != nil || f.ExtensionRef != nil || f.CORS != nil {
 		return "the filter's other fields (only type and externalAuth)"
